@@ -1,0 +1,206 @@
+use super::*;
+use crate::options::RawOptions;
+use crate::secret::Secret;
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+/// Answers from a script (then repeats the last answer), counting calls.
+struct ScriptedFetcher {
+    calls: AtomicUsize,
+    delay: Duration,
+    script: Vec<Result<u64, ErrorCode>>, // Ok(lifetime_ms) or an error code
+}
+
+impl Fetcher for ScriptedFetcher {
+    fn fetch(&self, request: Arc<TokenRequest>, counters: Arc<Counters>) -> FetchFuture {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        counters.requests.fetch_add(1, Ordering::Relaxed);
+        let step = self.script[n.min(self.script.len() - 1)];
+        let delay = self.delay;
+        Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            match step {
+                Ok(lifetime_ms) => Ok(Token::new(
+                    Secret::new(format!("token-{n}")),
+                    "Bearer".into(),
+                    None,
+                    now_ms(),
+                    lifetime_ms,
+                    request.policy.leeway_ms,
+                )
+                .expect("scripted token outlives the leeway")),
+                Err(code) => {
+                    let mut e = TokenError::new(code, "scripted failure");
+                    if code == ErrorCode::RateLimited {
+                        e.retry_after = Some(60);
+                    }
+                    Err(e)
+                }
+            }
+        })
+    }
+}
+
+fn cache_with(script: Vec<Result<u64, ErrorCode>>, delay_ms: u64) -> (Arc<TokenCache>, Arc<ScriptedFetcher>) {
+    let fetcher = Arc::new(ScriptedFetcher {
+        calls: AtomicUsize::new(0),
+        delay: Duration::from_millis(delay_ms),
+        script,
+    });
+    let cache = TokenCache::new(fetcher.clone(), tokio::runtime::Handle::current(), DEFAULT_MAX_ENTRIES);
+    (cache, fetcher)
+}
+
+fn request(client_id: &str, leeway_seconds: f64) -> Arc<TokenRequest> {
+    Arc::new(
+        TokenRequest::from_options(RawOptions {
+            token_url: Some("http://127.0.0.1:1/oauth/token".into()),
+            client_id: Some(client_id.into()),
+            client_secret: Some(Secret::new("secret".into())),
+            leeway_seconds: Some(leeway_seconds),
+            ..RawOptions::default()
+        })
+        .unwrap(),
+    )
+}
+
+fn token_text(a: &Acquired) -> &str {
+    a.snapshot.token.access_token.expose()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_callers_share_one_request() {
+    let (cache, fetcher) = cache_with(vec![Ok(3_600_000)], 50);
+    let req = request("single-flight", 60.0);
+    let calls: Vec<_> = (0..500)
+        .map(|_| tokio::spawn({
+            let (cache, req) = (cache.clone(), req.clone());
+            async move { cache.acquire(req).await.unwrap() }
+        }))
+        .collect();
+    for call in calls {
+        let acquired = call.await.unwrap();
+        assert_eq!(token_text(&acquired), "token-0");
+        assert!(!acquired.from_cache);
+    }
+    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
+    let hit = cache.acquire(req.clone()).await.unwrap();
+    assert!(hit.from_cache);
+    assert!(cache.peek(&req).is_some());
+    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn errors_are_shared_but_not_cached() {
+    let (cache, fetcher) = cache_with(vec![Err(ErrorCode::HttpStatus), Ok(3_600_000)], 20);
+    let req = request("errors", 60.0);
+    let (a, b) = tokio::join!(cache.acquire(req.clone()), cache.acquire(req.clone()));
+    assert_eq!(a.unwrap_err().code, ErrorCode::HttpStatus);
+    assert_eq!(b.unwrap_err().code, ErrorCode::HttpStatus);
+    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
+    assert!(cache.peek(&req).is_none());
+    assert_eq!(token_text(&cache.acquire(req).await.unwrap()), "token-1");
+}
+
+#[tokio::test]
+async fn invalidation_makes_the_next_call_fetch_anew() {
+    let (cache, fetcher) = cache_with(vec![Ok(3_600_000)], 0);
+    let req = request("invalidate", 60.0);
+    let before = cache.generation();
+    cache.acquire(req.clone()).await.unwrap();
+    assert!(cache.invalidate(&req.key));
+    assert!(!cache.invalidate(&req.key));
+    assert!(cache.generation() > before);
+    assert!(cache.peek(&req).is_none());
+    assert_eq!(token_text(&cache.acquire(req.clone()).await.unwrap()), "token-1");
+    cache.clear();
+    assert!(cache.is_empty());
+    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_hit_past_the_refresh_point_is_answered_at_once_and_refreshes_once() {
+    // 1.2 s lifetime, no leeway: refresh from ~1.08 s on
+    let (cache, fetcher) = cache_with(vec![Ok(1_200), Ok(3_600_000)], 100);
+    let req = request("refresh-ahead", 0.0);
+    cache.acquire(req.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let hit = cache.peek(&req).expect("still usable");
+    assert_eq!(hit.token.access_token.expose(), "token-0");
+    assert_eq!(hit.refresh_at_ms, u64::MAX, "a refresh is in flight");
+    assert!(cache.peek(&req).is_some());
+    assert_eq!(cache.counters().refreshes.load(Ordering::Relaxed), 1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(cache.peek(&req).unwrap().token.access_token.expose(), "token-1");
+    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_failed_refresh_keeps_the_usable_token_and_cools_down() {
+    let (cache, fetcher) = cache_with(vec![Ok(1_500), Err(ErrorCode::Network), Ok(3_600_000)], 0);
+    let req = request("refresh-fails", 0.0);
+    cache.acquire(req.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_360)).await;
+    assert!(cache.peek(&req).is_some()); // starts the refresh, which fails
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let after = cache.peek(&req).expect("old token still usable");
+    assert_eq!(after.token.access_token.expose(), "token-0");
+    assert!(after.refresh_at_ms > now_ms(), "cooling down, not retrying at once");
+    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_rate_limit_window_fails_fast_without_requests() {
+    let (cache, fetcher) = cache_with(vec![Err(ErrorCode::RateLimited)], 0);
+    let req = request("rate-limited", 60.0);
+    assert_eq!(cache.acquire(req.clone()).await.unwrap_err().code, ErrorCode::RateLimited);
+    let fast = cache.acquire(req.clone()).await.unwrap_err();
+    assert_eq!(fast.code, ErrorCode::RateLimited);
+    assert!(fast.retry_after.is_some_and(|s| s > 0 && s <= 60));
+    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_never_gets_the_right_secrets_token() {
+    let (cache, _) = cache_with(vec![Ok(3_600_000)], 0);
+    let right = request("same-id", 60.0);
+    let wrong = Arc::new(
+        TokenRequest::from_options(RawOptions {
+            token_url: Some("http://127.0.0.1:1/oauth/token".into()),
+            client_id: Some("same-id".into()),
+            client_secret: Some(Secret::new("wrong".into())),
+            ..RawOptions::default()
+        })
+        .unwrap(),
+    );
+    cache.acquire(right).await.unwrap();
+    assert!(cache.peek(&wrong).is_none());
+}
+
+#[tokio::test]
+async fn the_number_of_entries_is_bounded() {
+    let fetcher = Arc::new(ScriptedFetcher {
+        calls: AtomicUsize::new(0),
+        delay: Duration::ZERO,
+        script: vec![Ok(3_600_000)],
+    });
+    let cache = TokenCache::new(fetcher, tokio::runtime::Handle::current(), 3);
+    for i in 0..10 {
+        cache.acquire(request(&format!("bounded-{i}"), 60.0)).await.unwrap();
+    }
+    assert_eq!(cache.len(), 3);
+}
+
+#[tokio::test]
+async fn every_change_is_announced_with_its_generation() {
+    let (cache, _) = cache_with(vec![Ok(3_600_000)], 0);
+    let seen = Arc::new(AtomicU32::new(0));
+    let sink = seen.clone();
+    cache.set_change_listener(Box::new(move |g| sink.store(g, Ordering::SeqCst)));
+    let req = request("listener", 60.0);
+    let acquired = cache.acquire(req.clone()).await.unwrap();
+    assert_eq!(seen.load(Ordering::SeqCst), cache.generation());
+    assert_eq!(acquired.snapshot.generation, Some(cache.generation()));
+    cache.invalidate(&req.key);
+    assert_eq!(seen.load(Ordering::SeqCst), cache.generation());
+}

@@ -1,0 +1,296 @@
+//! How the client proves who it is: a shared secret in the form body
+//! (`client_secret_post`), in an HTTP Basic header (`client_secret_basic`),
+//! or a signed RFC 7523 client assertion (`private_key_jwt`).
+//!
+//! The credential also names the cache entry (by hash): a caller holding a
+//! wrong secret or key must never be handed a token fetched with the right one.
+
+use crate::error::TokenError;
+use crate::secret::Secret;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Lifetime of a client assertion; short because it is a bearer credential.
+const ASSERTION_LIFETIME_SECS: u64 = 60;
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+#[derive(Debug)]
+pub enum ClientAuth {
+    SecretPost(Secret),
+    SecretBasic(Secret),
+    PrivateKeyJwt(AssertionSigner),
+}
+
+/// What authentication adds to one token request.
+pub struct Credentials {
+    pub form: Vec<(&'static str, Secret)>,
+    pub authorization: Option<Secret>,
+}
+
+impl ClientAuth {
+    pub fn method_name(&self) -> &'static str {
+        match self {
+            ClientAuth::SecretPost(_) => "client_secret_post",
+            ClientAuth::SecretBasic(_) => "client_secret_basic",
+            ClientAuth::PrivateKeyJwt(_) => "private_key_jwt",
+        }
+    }
+
+    /// A hash of the credential, for the cache key. Never the credential itself.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        let mut hash = Sha256::new();
+        hash.update(self.method_name());
+        match self {
+            ClientAuth::SecretPost(s) | ClientAuth::SecretBasic(s) => {
+                hash.update([0]);
+                hash.update(s.expose());
+            }
+            ClientAuth::PrivateKeyJwt(signer) => {
+                for part in [
+                    signer.key_pem.expose(),
+                    signer.algorithm_name(),
+                    signer.key_id.as_deref().unwrap_or(""),
+                    &signer.audience,
+                ] {
+                    hash.update((part.len() as u64).to_be_bytes());
+                    hash.update(part);
+                }
+            }
+        }
+        hash.finalize().into()
+    }
+
+    /// Texts that must never appear in anything we report.
+    pub fn secret_texts(&self) -> Vec<&str> {
+        match self {
+            ClientAuth::SecretPost(s) | ClientAuth::SecretBasic(s) => vec![s.expose()],
+            ClientAuth::PrivateKeyJwt(signer) => vec![signer.key_pem.expose()],
+        }
+    }
+
+    /// The credentials for one request: a private_key_jwt assertion is
+    /// signed anew each time, with a fresh `jti`, so retries are not replays.
+    pub fn credentials(&self, client_id: &str, now_secs: u64) -> Result<Credentials, TokenError> {
+        Ok(match self {
+            ClientAuth::SecretPost(secret) => Credentials {
+                form: vec![("client_secret", secret.clone())],
+                authorization: None,
+            },
+            ClientAuth::SecretBasic(secret) => Credentials {
+                form: vec![],
+                authorization: Some(basic_authorization(client_id, secret.expose())),
+            },
+            ClientAuth::PrivateKeyJwt(signer) => Credentials {
+                form: vec![
+                    ("client_assertion_type", Secret::new(ASSERTION_TYPE.into())),
+                    ("client_assertion", signer.sign(client_id, now_secs)?),
+                ],
+                authorization: None,
+            },
+        })
+    }
+}
+
+/// RFC 6749 §2.3.1: id and secret are form-urlencoded before base64, so `:`,
+/// `+`, `%` and non-ASCII characters survive the round trip.
+fn basic_authorization(client_id: &str, secret: &str) -> Secret {
+    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let pair = Secret::new(format!("{}:{}", encode(client_id), encode(secret)));
+    let b64 = base64::engine::general_purpose::STANDARD.encode(pair.expose());
+    Secret::new(format!("Basic {b64}"))
+}
+
+/// Signs RFC 7523 client assertions with one private key.
+pub struct AssertionSigner {
+    /// PKCS#8 or PKCS#1 PEM as given (a SEC1 EC key is converted to PKCS#8).
+    key_pem: Secret,
+    algorithm: Algorithm,
+    key_id: Option<String>,
+    audience: String,
+}
+
+impl std::fmt::Debug for AssertionSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssertionSigner")
+            .field("key_pem", &self.key_pem)
+            .field("algorithm", &self.algorithm)
+            .field("key_id", &self.key_id)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+#[derive(Serialize)]
+struct AssertionClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    jti: String,
+    iat: u64,
+    exp: u64,
+}
+
+impl AssertionSigner {
+    /// Parses the key now, so a bad key fails when the client is created
+    /// rather than at its first token request.
+    pub fn new(
+        key_pem: Secret,
+        algorithm: &str,
+        key_id: Option<String>,
+        audience: String,
+    ) -> Result<Self, TokenError> {
+        let algorithm = match algorithm {
+            "RS256" => Algorithm::RS256,
+            "PS256" => Algorithm::PS256,
+            "ES256" => Algorithm::ES256,
+            other => {
+                return Err(TokenError::invalid_options(format!(
+                    "signingAlgorithm must be 'RS256', 'PS256' or 'ES256', not '{}'",
+                    other.chars().take(20).collect::<String>()
+                )))
+            }
+        };
+        let key_pem = match algorithm {
+            Algorithm::ES256 => sec1_to_pkcs8(key_pem)?,
+            _ => key_pem,
+        };
+        let signer = AssertionSigner {
+            key_pem,
+            algorithm,
+            key_id,
+            audience,
+        };
+        signer.sign("probe", 0).map_err(|_| {
+            TokenError::invalid_options(format!(
+                "privateKey is not a valid {} private key in PEM form",
+                signer.key_family()
+            ))
+        })?;
+        Ok(signer)
+    }
+
+    fn algorithm_name(&self) -> &'static str {
+        match self.algorithm {
+            Algorithm::PS256 => "PS256",
+            Algorithm::ES256 => "ES256",
+            _ => "RS256",
+        }
+    }
+
+    fn key_family(&self) -> &'static str {
+        match self.algorithm {
+            Algorithm::ES256 => "EC P-256",
+            _ => "RSA",
+        }
+    }
+
+    fn encoding_key(&self) -> Option<EncodingKey> {
+        let pem = self.key_pem.expose().as_bytes();
+        match self.algorithm {
+            Algorithm::ES256 => EncodingKey::from_ec_pem(pem).ok(),
+            _ => EncodingKey::from_rsa_pem(pem).ok(),
+        }
+    }
+
+    pub fn sign(&self, client_id: &str, now_secs: u64) -> Result<Secret, TokenError> {
+        let failed = || TokenError::invalid_options("privateKey could not sign the client assertion");
+        let key = self.encoding_key().ok_or_else(failed)?;
+        let mut header = Header::new(self.algorithm);
+        header.kid = self.key_id.clone();
+        let claims = AssertionClaims {
+            iss: client_id,
+            sub: client_id,
+            aud: &self.audience,
+            jti: random_jti(),
+            iat: now_secs,
+            exp: now_secs + ASSERTION_LIFETIME_SECS,
+        };
+        jsonwebtoken::encode(&header, &claims, &key)
+            .map(Secret::new)
+            .map_err(|_| failed())
+    }
+}
+
+/// jsonwebtoken reads EC keys as PKCS#8 only; SEC1 (`EC PRIVATE KEY`) is
+/// what `openssl ecparam -genkey` writes, so convert it once.
+fn sec1_to_pkcs8(key_pem: Secret) -> Result<Secret, TokenError> {
+    if !key_pem.expose().contains("-----BEGIN EC PRIVATE KEY-----") {
+        return Ok(key_pem);
+    }
+    use p256::pkcs8::{EncodePrivateKey, LineEnding};
+    let key = p256::SecretKey::from_sec1_pem(key_pem.expose())
+        .map_err(|_| TokenError::invalid_options("privateKey is not a valid EC P-256 private key in PEM form"))?;
+    let pkcs8 = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|_| TokenError::invalid_options("privateKey could not be converted to PKCS#8"))?;
+    Ok(Secret::new(pkcs8.to_string()))
+}
+
+fn random_jti() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_header_form_encodes_before_base64() {
+        let header = basic_authorization("id:1", "p+s&%é:x");
+        let b64 = header.expose().strip_prefix("Basic ").unwrap();
+        let decoded = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+        assert_eq!(
+            String::from_utf8(decoded).unwrap(),
+            "id%3A1:p%2Bs%26%25%C3%A9%3Ax"
+        );
+    }
+
+    #[test]
+    fn fingerprints_differ_by_credential_and_method_but_hide_it() {
+        let a = ClientAuth::SecretPost(Secret::new("secret-a".into()));
+        let b = ClientAuth::SecretPost(Secret::new("secret-b".into()));
+        let a_basic = ClientAuth::SecretBasic(Secret::new("secret-a".into()));
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_ne!(a.fingerprint(), a_basic.fingerprint());
+        assert_eq!(
+            a.fingerprint(),
+            ClientAuth::SecretPost(Secret::new("secret-a".into())).fingerprint()
+        );
+        assert!(!format!("{a:?}").contains("secret-a"));
+    }
+
+    #[test]
+    fn post_sends_the_secret_in_the_form_and_basic_in_a_header() {
+        let post = ClientAuth::SecretPost(Secret::new("s".into()))
+            .credentials("id", 0)
+            .unwrap();
+        assert_eq!(post.form[0].0, "client_secret");
+        assert!(post.authorization.is_none());
+        let basic = ClientAuth::SecretBasic(Secret::new("s".into()))
+            .credentials("id", 0)
+            .unwrap();
+        assert!(basic.form.is_empty());
+        assert!(basic.authorization.is_some());
+    }
+
+    #[test]
+    fn a_bad_key_or_algorithm_is_refused_at_construction() {
+        let bad = AssertionSigner::new(
+            Secret::new("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".into()),
+            "RS256",
+            None,
+            "https://x/".into(),
+        );
+        assert_eq!(
+            bad.unwrap_err().code,
+            crate::error::ErrorCode::InvalidOptions
+        );
+        let alg = AssertionSigner::new(Secret::new("x".into()), "HS256", None, "a".into());
+        assert!(alg.unwrap_err().message.contains("signingAlgorithm"));
+    }
+}

@@ -1,0 +1,17 @@
+//! m2m-token: OAuth 2.0 client-credentials tokens from one process-wide cache.
+//!
+//! The core (everything but `binding`) knows nothing of Node: it validates
+//! options, fetches tokens and keeps them. `binding` is the thin napi layer
+//! that JavaScript calls.
+
+mod binding;
+pub mod cache;
+pub mod client_auth;
+pub mod endpoint;
+pub mod error;
+pub mod fetch;
+pub mod options;
+pub mod response;
+pub mod runtime;
+pub mod secret;
+pub mod token;
