@@ -17,6 +17,26 @@ const BACKOFF_CAP: Duration = Duration::from_secs(2);
 /// call at once, because holding callers for minutes is worse than telling them.
 pub const MAX_RETRY_AFTER_WAIT_SECS: u64 = 30;
 
+/// The fetcher the process uses: real HTTP through the shared clients.
+pub struct HttpFetcher;
+
+impl crate::cache::Fetcher for HttpFetcher {
+    fn fetch(
+        &self,
+        request: std::sync::Arc<TokenRequest>,
+        counters: std::sync::Arc<crate::cache::Counters>,
+    ) -> crate::cache::FetchFuture {
+        Box::pin(async move {
+            let count = || {
+                counters
+                    .requests
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            };
+            fetch_token(&request, &count).await
+        })
+    }
+}
+
 /// What one attempt ended in, and whether another attempt could help.
 enum Attempt {
     Done(Result<Token, TokenError>),

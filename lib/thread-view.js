@@ -1,0 +1,19 @@
+'use strict'
+
+// This thread's window on the process-wide Rust cache (see
+// src/binding/thread_slot.rs): the cache generation, which Rust updates on
+// every change anywhere in the process, and this thread's call counters,
+// which Rust sums for stats(). Reading the generation is one memory load,
+// which is what lets a cache hit stay in JavaScript.
+
+const native = require('../binding.js')
+
+const slot = native.attachThread()
+const calls = new Float64Array(slot, 0, 3)
+const generation = new Int32Array(slot, 24, 1)
+
+const HIT = 0
+const MISS = 1
+const ERROR = 2
+
+module.exports = { native, calls, generation, HIT, MISS, ERROR }
