@@ -1,0 +1,116 @@
+// Types for m2m-token. The contract they describe is in README.md.
+
+export type AuthMethod = 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt'
+export type SigningAlgorithm = 'RS256' | 'PS256' | 'ES256'
+export type TokenErrorCode =
+  | 'ERR_INVALID_OPTIONS'
+  | 'ERR_OAUTH'
+  | 'ERR_HTTP_STATUS'
+  | 'ERR_RATE_LIMITED'
+  | 'ERR_TIMEOUT'
+  | 'ERR_NETWORK'
+  | 'ERR_INVALID_RESPONSE'
+
+interface CommonOptions {
+  /** The client id of your machine-to-machine application. */
+  clientId: string
+  /** Required for `client_secret_post` and `client_secret_basic`. */
+  clientSecret?: string
+  /** Default with `domain`: `https://<domain>/api/v2/` (Auth0 Management API v2); with `tokenUrl`: not sent. */
+  audience?: string
+  /** Space-separated scopes; not sent by default. */
+  scope?: string
+  /** Extra form fields, e.g. `organization` or `resource`. */
+  extraParams?: Record<string, string>
+  /** Default `client_secret_post`, or `private_key_jwt` when `privateKey` is given. */
+  authMethod?: AuthMethod
+  /** PEM private key (PKCS#8; PKCS#1 RSA and SEC1 EC also accepted) for `private_key_jwt`. */
+  privateKey?: string
+  /** `kid` header of the client assertion. */
+  keyId?: string
+  /** Default `RS256`. */
+  signingAlgorithm?: SigningAlgorithm
+  /** `aud` of the client assertion. Default with `domain`: `https://<domain>/`; with `tokenUrl`: the token URL. */
+  assertionAudience?: string
+  /** A token is never handed out within this many seconds of its expiry. Default 60. */
+  leewaySeconds?: number
+  /** Per HTTP attempt. Default 10000. */
+  timeoutMs?: number
+  /** Extra attempts after a network error, a timeout, a 5xx or a 429. Default 2. */
+  retries?: number
+  /** Extra trusted root certificate(s), PEM, for the token endpoint's TLS. */
+  ca?: string
+}
+
+export interface DomainOptions extends CommonOptions {
+  /** Auth0 tenant, e.g. `contoso.auth0.com` (or `host:port`). */
+  domain: string
+  tokenUrl?: never
+}
+
+export interface TokenUrlOptions extends CommonOptions {
+  /** Any OAuth 2.0 token endpoint (`https:`; `http:` only for loopback hosts). */
+  tokenUrl: string
+  domain?: never
+}
+
+export type TokenOptions = DomainOptions | TokenUrlOptions
+
+export interface TokenInfo {
+  accessToken: string
+  tokenType: string
+  /** Milliseconds since the epoch. */
+  expiresAt: number
+  scope?: string
+  /** True when the caller did not wait on a token request. */
+  fromCache: boolean
+}
+
+export interface Stats {
+  /** Calls answered from the cache without waiting. */
+  hits: number
+  /** Calls answered after waiting on a token request. */
+  misses: number
+  /** HTTP requests sent to token endpoints, retries included. */
+  requests: number
+  /** Refresh-ahead background requests started. */
+  refreshes: number
+  /** Calls answered with an error. */
+  errors: number
+  /** Entries in the process-wide cache. */
+  entries: number
+}
+
+export type Callback<T> = (err: TokenError | null, value?: T) => void
+
+export declare class TokenError extends Error {
+  name: 'TokenError'
+  code: TokenErrorCode
+  /** HTTP status of the token endpoint's answer. */
+  status?: number
+  oauthError?: string
+  oauthErrorDescription?: string
+  /** Seconds the server asked to wait (429 Retry-After). */
+  retryAfter?: number
+}
+
+export declare class TokenClient {
+  /** Validates options synchronously; throws TokenError `ERR_INVALID_OPTIONS`. */
+  constructor(options: TokenOptions)
+  getToken(): Promise<string>
+  getToken(callback: Callback<string>): void
+  getTokenInfo(): Promise<TokenInfo>
+  getTokenInfo(callback: Callback<TokenInfo>): void
+  /** Drops this client's cache entry process-wide; true if one was dropped. */
+  invalidate(): boolean
+}
+
+export declare function getToken(options: TokenOptions): Promise<string>
+export declare function getToken(options: TokenOptions, callback: Callback<string>): void
+export declare function getTokenInfo(options: TokenOptions): Promise<TokenInfo>
+export declare function getTokenInfo(options: TokenOptions, callback: Callback<TokenInfo>): void
+/** Drops the entry these options name, process-wide; true if one was dropped. */
+export declare function invalidate(options: TokenOptions): boolean
+/** Drops every entry, process-wide. */
+export declare function clearCache(): void
+export declare function stats(): Stats
