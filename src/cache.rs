@@ -137,7 +137,10 @@ impl TokenCache {
         let entry = lock(&self.entries).get(&request.key).cloned()?;
         let mut state = lock(&entry.state);
         let now = now_ms();
-        let token = state.token.clone().filter(|t| t.is_usable_at(now, request.policy.leeway_ms))?;
+        let token = state
+            .token
+            .clone()
+            .filter(|t| t.is_usable_at(now, request.policy.leeway_ms))?;
         self.refresh_if_due(&entry, &mut state, request, &token, now);
         Some(snapshot(&state, token, request, Some(generation)))
     }
@@ -159,7 +162,10 @@ impl TokenCache {
 
     /// A usable token: from the cache at once, else from the request in
     /// flight for this entry, else from a new request.
-    pub async fn acquire(self: &Arc<Self>, request: Arc<TokenRequest>) -> Result<Acquired, TokenError> {
+    pub async fn acquire(
+        self: &Arc<Self>,
+        request: Arc<TokenRequest>,
+    ) -> Result<Acquired, TokenError> {
         let entry = self.entry_for(&request);
         let waiting = {
             let mut state = lock(&entry.state);
@@ -188,7 +194,10 @@ impl TokenCache {
             rx
         };
         let token = waiting.await.unwrap_or_else(|_| {
-            Err(TokenError::new(ErrorCode::Network, "token request was abandoned"))
+            Err(TokenError::new(
+                ErrorCode::Network,
+                "token request was abandoned",
+            ))
         })?;
         let state = lock(&entry.state);
         let generation = self.generation_if_current(&request.key, &entry);
@@ -255,7 +264,12 @@ impl TokenCache {
         }
     }
 
-    fn spawn_flight(self: &Arc<Self>, entry: Arc<Entry>, request: Arc<TokenRequest>, background: bool) {
+    fn spawn_flight(
+        self: &Arc<Self>,
+        entry: Arc<Entry>,
+        request: Arc<TokenRequest>,
+        background: bool,
+    ) {
         let cache = self.clone();
         let fetch = self.fetcher.fetch(request.clone(), self.counters.clone());
         self.runtime.spawn(async move {
@@ -265,7 +279,13 @@ impl TokenCache {
     }
 
     /// Records a finished request and answers everyone who waited on it.
-    fn land_flight(&self, entry: &Entry, request: &TokenRequest, result: Outcome, background: bool) {
+    fn land_flight(
+        &self,
+        entry: &Entry,
+        request: &TokenRequest,
+        result: Outcome,
+        background: bool,
+    ) {
         let now = now_ms();
         let waiters = {
             let mut state = lock(&entry.state);
@@ -280,7 +300,8 @@ impl TokenCache {
                         state.rate_limited_until_ms = now + secs * 1000;
                     }
                     if background {
-                        state.refresh_not_before_ms = now + refresh_cooldown_ms(state.token.as_deref(), request, now);
+                        state.refresh_not_before_ms =
+                            now + refresh_cooldown_ms(state.token.as_deref(), request, now);
                     }
                 }
             }
@@ -294,14 +315,22 @@ impl TokenCache {
     }
 
     fn changed(&self) {
-        let generation = self.generation.fetch_add(1, Ordering::AcqRel).wrapping_add(1);
+        let generation = self
+            .generation
+            .fetch_add(1, Ordering::AcqRel)
+            .wrapping_add(1);
         if let Some(listener) = &*self.on_change.read().unwrap_or_else(|e| e.into_inner()) {
             listener(generation);
         }
     }
 }
 
-fn snapshot(state: &EntryState, token: Arc<Token>, request: &TokenRequest, generation: Option<u32>) -> Snapshot {
+fn snapshot(
+    state: &EntryState,
+    token: Arc<Token>,
+    request: &TokenRequest,
+    generation: Option<u32>,
+) -> Snapshot {
     let schedule = token.schedule(request.policy.leeway_ms);
     let refresh_at_ms = if state.flight.is_some() {
         u64::MAX
@@ -323,7 +352,11 @@ fn snapshot(state: &EntryState, token: Arc<Token>, request: &TokenRequest, gener
 /// to get a new token before the old one runs out, never in a tight loop.
 fn refresh_cooldown_ms(token: Option<&Token>, request: &TokenRequest, now: u64) -> u64 {
     let remaining = token
-        .map(|t| t.schedule(request.policy.leeway_ms).usable_until_ms.saturating_sub(now))
+        .map(|t| {
+            t.schedule(request.policy.leeway_ms)
+                .usable_until_ms
+                .saturating_sub(now)
+        })
         .unwrap_or(0);
     (remaining / 10).clamp(MIN_REFRESH_COOLDOWN_MS, MAX_REFRESH_COOLDOWN_MS)
 }

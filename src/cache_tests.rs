@@ -41,13 +41,20 @@ impl Fetcher for ScriptedFetcher {
     }
 }
 
-fn cache_with(script: Vec<Result<u64, ErrorCode>>, delay_ms: u64) -> (Arc<TokenCache>, Arc<ScriptedFetcher>) {
+fn cache_with(
+    script: Vec<Result<u64, ErrorCode>>,
+    delay_ms: u64,
+) -> (Arc<TokenCache>, Arc<ScriptedFetcher>) {
     let fetcher = Arc::new(ScriptedFetcher {
         calls: AtomicUsize::new(0),
         delay: Duration::from_millis(delay_ms),
         script,
     });
-    let cache = TokenCache::new(fetcher.clone(), tokio::runtime::Handle::current(), DEFAULT_MAX_ENTRIES);
+    let cache = TokenCache::new(
+        fetcher.clone(),
+        tokio::runtime::Handle::current(),
+        DEFAULT_MAX_ENTRIES,
+    );
     (cache, fetcher)
 }
 
@@ -73,10 +80,12 @@ async fn concurrent_callers_share_one_request() {
     let (cache, fetcher) = cache_with(vec![Ok(3_600_000)], 50);
     let req = request("single-flight", 60.0);
     let calls: Vec<_> = (0..500)
-        .map(|_| tokio::spawn({
-            let (cache, req) = (cache.clone(), req.clone());
-            async move { cache.acquire(req).await.unwrap() }
-        }))
+        .map(|_| {
+            tokio::spawn({
+                let (cache, req) = (cache.clone(), req.clone());
+                async move { cache.acquire(req).await.unwrap() }
+            })
+        })
         .collect();
     for call in calls {
         let acquired = call.await.unwrap();
@@ -112,7 +121,10 @@ async fn invalidation_makes_the_next_call_fetch_anew() {
     assert!(!cache.invalidate(&req.key));
     assert!(cache.generation() > before);
     assert!(cache.peek(&req).is_none());
-    assert_eq!(token_text(&cache.acquire(req.clone()).await.unwrap()), "token-1");
+    assert_eq!(
+        token_text(&cache.acquire(req.clone()).await.unwrap()),
+        "token-1"
+    );
     cache.clear();
     assert!(cache.is_empty());
     assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2);
@@ -131,7 +143,10 @@ async fn a_hit_past_the_refresh_point_is_answered_at_once_and_refreshes_once() {
     assert!(cache.peek(&req).is_some());
     assert_eq!(cache.counters().refreshes.load(Ordering::Relaxed), 1);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(cache.peek(&req).unwrap().token.access_token.expose(), "token-1");
+    assert_eq!(
+        cache.peek(&req).unwrap().token.access_token.expose(),
+        "token-1"
+    );
     assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2);
 }
 
@@ -145,7 +160,10 @@ async fn a_failed_refresh_keeps_the_usable_token_and_cools_down() {
     tokio::time::sleep(Duration::from_millis(30)).await;
     let after = cache.peek(&req).expect("old token still usable");
     assert_eq!(after.token.access_token.expose(), "token-0");
-    assert!(after.refresh_at_ms > now_ms(), "cooling down, not retrying at once");
+    assert!(
+        after.refresh_at_ms > now_ms(),
+        "cooling down, not retrying at once"
+    );
     assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2);
 }
 
@@ -153,7 +171,10 @@ async fn a_failed_refresh_keeps_the_usable_token_and_cools_down() {
 async fn a_rate_limit_window_fails_fast_without_requests() {
     let (cache, fetcher) = cache_with(vec![Err(ErrorCode::RateLimited)], 0);
     let req = request("rate-limited", 60.0);
-    assert_eq!(cache.acquire(req.clone()).await.unwrap_err().code, ErrorCode::RateLimited);
+    assert_eq!(
+        cache.acquire(req.clone()).await.unwrap_err().code,
+        ErrorCode::RateLimited
+    );
     let fast = cache.acquire(req.clone()).await.unwrap_err();
     assert_eq!(fast.code, ErrorCode::RateLimited);
     assert!(fast.retry_after.is_some_and(|s| s > 0 && s <= 60));
@@ -186,7 +207,10 @@ async fn the_number_of_entries_is_bounded() {
     });
     let cache = TokenCache::new(fetcher, tokio::runtime::Handle::current(), 3);
     for i in 0..10 {
-        cache.acquire(request(&format!("bounded-{i}"), 60.0)).await.unwrap();
+        cache
+            .acquire(request(&format!("bounded-{i}"), 60.0))
+            .await
+            .unwrap();
     }
     assert_eq!(cache.len(), 3);
 }

@@ -196,7 +196,8 @@ impl AssertionSigner {
     }
 
     pub fn sign(&self, client_id: &str, now_secs: u64) -> Result<Secret, TokenError> {
-        let failed = || TokenError::invalid_options("privateKey could not sign the client assertion");
+        let failed =
+            || TokenError::invalid_options("privateKey could not sign the client assertion");
         let key = self.encoding_key().ok_or_else(failed)?;
         let mut header = Header::new(self.algorithm);
         header.kid = self.key_id.clone();
@@ -221,8 +222,9 @@ fn sec1_to_pkcs8(key_pem: Secret) -> Result<Secret, TokenError> {
         return Ok(key_pem);
     }
     use p256::pkcs8::{EncodePrivateKey, LineEnding};
-    let key = p256::SecretKey::from_sec1_pem(key_pem.expose())
-        .map_err(|_| TokenError::invalid_options("privateKey is not a valid EC P-256 private key in PEM form"))?;
+    let key = p256::SecretKey::from_sec1_pem(key_pem.expose()).map_err(|_| {
+        TokenError::invalid_options("privateKey is not a valid EC P-256 private key in PEM form")
+    })?;
     let pkcs8 = key
         .to_pkcs8_pem(LineEnding::LF)
         .map_err(|_| TokenError::invalid_options("privateKey could not be converted to PKCS#8"))?;
@@ -243,7 +245,9 @@ mod tests {
     fn basic_header_form_encodes_before_base64() {
         let header = basic_authorization("id:1", "p+s&%é:x");
         let b64 = header.expose().strip_prefix("Basic ").unwrap();
-        let decoded = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
         assert_eq!(
             String::from_utf8(decoded).unwrap(),
             "id%3A1:p%2Bs%26%25%C3%A9%3Ax"

@@ -29,13 +29,17 @@ pub fn from_domain(domain: &str) -> Result<Endpoint, TokenError> {
     let bare = domain.strip_prefix("https://").unwrap_or(domain);
     let bare = bare.strip_suffix('/').unwrap_or(bare);
     if bare.contains("://") || bare.starts_with("http:") {
-        return Err(invalid("must be a host name such as 'contoso.auth0.com' (only an https:// prefix is accepted)"));
+        return Err(invalid(
+            "must be a host name such as 'contoso.auth0.com' (only an https:// prefix is accepted)",
+        ));
     }
     if bare.contains(['/', '?', '#', '@', '\\']) {
-        return Err(invalid("must be a host with an optional port, without path, query or user info"));
+        return Err(invalid(
+            "must be a host with an optional port, without path, query or user info",
+        ));
     }
-    let url = Url::parse(&format!("https://{bare}/"))
-        .map_err(|_| invalid("is not a valid host name"))?;
+    let url =
+        Url::parse(&format!("https://{bare}/")).map_err(|_| invalid("is not a valid host name"))?;
     let host = match url.host() {
         Some(Host::Domain(d)) if !d.is_empty() => d.to_owned(),
         Some(Host::Ipv4(ip)) => ip.to_string(),
@@ -60,14 +64,20 @@ pub fn from_token_url(token_url: &str) -> Result<Endpoint, TokenError> {
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}
-        "http" => return Err(invalid("must use https: (http: is allowed for loopback hosts only)")),
+        "http" => {
+            return Err(invalid(
+                "must use https: (http: is allowed for loopback hosts only)",
+            ))
+        }
         _ => return Err(invalid("must use https:")),
     }
     if url.host().is_none() {
         return Err(invalid("must name a host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("must not contain user info; pass credentials as options"));
+        return Err(invalid(
+            "must not contain user info; pass credentials as options",
+        ));
     }
     if url.fragment().is_some() {
         return Err(invalid("must not contain a fragment"));
@@ -101,7 +111,10 @@ mod tests {
             "Contoso.Auth0.com",
         ] {
             let e = from_domain(input).unwrap();
-            assert_eq!(e.token_url, "https://contoso.auth0.com/oauth/token", "{input}");
+            assert_eq!(
+                e.token_url, "https://contoso.auth0.com/oauth/token",
+                "{input}"
+            );
             assert_eq!(
                 e.default_audience.as_deref(),
                 Some("https://contoso.auth0.com/api/v2/")
@@ -156,6 +169,9 @@ mod tests {
     fn a_token_url_has_no_default_audience() {
         let e = from_token_url("https://idp.example.com/token").unwrap();
         assert_eq!(e.default_audience, None);
-        assert_eq!(e.default_assertion_audience, "https://idp.example.com/token");
+        assert_eq!(
+            e.default_assertion_audience,
+            "https://idp.example.com/token"
+        );
     }
 }

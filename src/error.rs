@@ -106,10 +106,7 @@ mod tests {
     fn codes_are_the_contract_names() {
         assert_eq!(ErrorCode::OAuth.as_str(), "ERR_OAUTH");
         assert_eq!(ErrorCode::RateLimited.as_str(), "ERR_RATE_LIMITED");
-        assert_eq!(
-            ErrorCode::InvalidResponse.as_str(),
-            "ERR_INVALID_RESPONSE"
-        );
+        assert_eq!(ErrorCode::InvalidResponse.as_str(), "ERR_INVALID_RESPONSE");
     }
 
     #[test]

@@ -132,7 +132,10 @@ async fn attempt_once(client: &reqwest::Client, request: &TokenRequest) -> Attem
         Ok(body) => body,
         Err(e) => {
             return match e.code {
-                ErrorCode::Network => Attempt::Retryable { error: e, wait: None },
+                ErrorCode::Network => Attempt::Retryable {
+                    error: e,
+                    wait: None,
+                },
                 _ => Attempt::Done(Err(e.with_status(status))),
             }
         }
@@ -164,7 +167,9 @@ fn classify(status: u16, retry_after: Option<u64>, body: &[u8], leeway_ms: u64) 
             let mut error = response::parse_failure(status, body);
             error.code = ErrorCode::RateLimited;
             error.message = match retry_after {
-                Some(s) => format!("token endpoint is rate limiting this client (HTTP 429, retry after {s} s)"),
+                Some(s) => format!(
+                    "token endpoint is rate limiting this client (HTTP 429, retry after {s} s)"
+                ),
                 None => "token endpoint is rate limiting this client (HTTP 429)".to_owned(),
             };
             error.retry_after = retry_after;
@@ -184,7 +189,9 @@ fn classify(status: u16, retry_after: Option<u64>, body: &[u8], leeway_ms: u64) 
 /// The urlencoded form and the Authorization header, each inside a zeroing
 /// string because they carry the credential.
 fn encode_request(request: &TokenRequest) -> Result<(Secret, Option<Secret>), TokenError> {
-    let credentials = request.auth.credentials(&request.client_id, now_ms() / 1000)?;
+    let credentials = request
+        .auth
+        .credentials(&request.client_id, now_ms() / 1000)?;
     let mut form = form_urlencoded::Serializer::new(String::new());
     form.append_pair("grant_type", "client_credentials");
     if credentials.authorization.is_none() {
@@ -212,7 +219,10 @@ async fn read_capped(response: &mut reqwest::Response) -> Result<Vec<u8>, TokenE
             "token endpoint answered with a body over {MAX_BODY_BYTES} bytes"
         ))
     };
-    if response.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
         return Err(too_large());
     }
     let mut body = Vec::new();
@@ -291,7 +301,10 @@ mod tests {
 
     #[test]
     fn server_errors_and_429_are_retried_but_oauth_errors_are_not() {
-        assert!(matches!(classify(503, None, b"", 0), Attempt::Retryable { .. }));
+        assert!(matches!(
+            classify(503, None, b"", 0),
+            Attempt::Retryable { .. }
+        ));
         match classify(429, Some(3), b"", 0) {
             Attempt::Retryable { error, wait } => {
                 assert_eq!(error.code, ErrorCode::RateLimited);
@@ -306,10 +319,21 @@ mod tests {
 
     #[test]
     fn a_token_living_within_the_leeway_is_refused() {
-        let err = done(classify(200, None, br#"{"access_token":"t","expires_in":30}"#, 60_000))
-            .unwrap_err();
+        let err = done(classify(
+            200,
+            None,
+            br#"{"access_token":"t","expires_in":30}"#,
+            60_000,
+        ))
+        .unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidResponse);
-        assert!(done(classify(200, None, br#"{"access_token":"t","expires_in":90}"#, 60_000)).is_ok());
+        assert!(done(classify(
+            200,
+            None,
+            br#"{"access_token":"t","expires_in":90}"#,
+            60_000
+        ))
+        .is_ok());
     }
 
     #[test]
@@ -318,7 +342,10 @@ mod tests {
         headers.insert("retry-after", "7".parse().unwrap());
         assert_eq!(retry_after_secs(&headers), Some(7));
         let later = std::time::SystemTime::now() + Duration::from_secs(120);
-        headers.insert("retry-after", httpdate::fmt_http_date(later).parse().unwrap());
+        headers.insert(
+            "retry-after",
+            httpdate::fmt_http_date(later).parse().unwrap(),
+        );
         let secs = retry_after_secs(&headers).unwrap();
         assert!((118..=121).contains(&secs), "{secs}");
     }

@@ -246,7 +246,9 @@ fn client_auth(
 fn extra_params(mut params: Vec<(String, String)>) -> Result<Vec<(String, String)>, TokenError> {
     for (name, _) in &params {
         if name.is_empty() {
-            return Err(TokenError::invalid_options("extraParams names must not be empty"));
+            return Err(TokenError::invalid_options(
+                "extraParams names must not be empty",
+            ));
         }
         if RESERVED_PARAMS.contains(&name.as_str()) {
             return Err(TokenError::invalid_options(format!(
@@ -275,7 +277,10 @@ mod tests {
     fn domain_client_id_and_secret_are_enough_for_the_management_api() {
         let r = TokenRequest::from_options(auth0("s")).unwrap();
         assert_eq!(r.token_url, "https://contoso.auth0.com/oauth/token");
-        assert_eq!(r.audience.as_deref(), Some("https://contoso.auth0.com/api/v2/"));
+        assert_eq!(
+            r.audience.as_deref(),
+            Some("https://contoso.auth0.com/api/v2/")
+        );
         assert_eq!(r.auth.method_name(), "client_secret_post");
         assert_eq!(
             r.policy,
@@ -293,21 +298,45 @@ mod tests {
         let base = key(auth0("right"));
         assert_eq!(base, key(auth0("right")));
         assert_ne!(base, key(auth0("wrong")));
-        assert_ne!(base, key(RawOptions { scope: Some("read:users".into()), ..auth0("right") }));
-        assert_ne!(base, key(RawOptions { audience: Some("urn:x".into()), ..auth0("right") }));
         assert_ne!(
             base,
-            key(RawOptions { extra_params: vec![("organization".into(), "o".into())], ..auth0("right") })
+            key(RawOptions {
+                scope: Some("read:users".into()),
+                ..auth0("right")
+            })
+        );
+        assert_ne!(
+            base,
+            key(RawOptions {
+                audience: Some("urn:x".into()),
+                ..auth0("right")
+            })
+        );
+        assert_ne!(
+            base,
+            key(RawOptions {
+                extra_params: vec![("organization".into(), "o".into())],
+                ..auth0("right")
+            })
         );
         // policy is not identity: callers with other timeouts share the token
-        assert_eq!(base, key(RawOptions { timeout_ms: Some(5.0), ..auth0("right") }));
+        assert_eq!(
+            base,
+            key(RawOptions {
+                timeout_ms: Some(5.0),
+                ..auth0("right")
+            })
+        );
     }
 
     #[test]
     fn extra_params_are_order_independent_and_cannot_override_the_protocol() {
         let with = |params: &[(&str, &str)]| {
             TokenRequest::from_options(RawOptions {
-                extra_params: params.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+                extra_params: params
+                    .iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect(),
                 ..auth0("s")
             })
         };
@@ -322,19 +351,89 @@ mod tests {
     #[test]
     fn every_bad_value_names_its_option() {
         let cases: Vec<(RawOptions, &str)> = vec![
-            (RawOptions { client_id: None, ..auth0("s") }, "clientId"),
-            (RawOptions { client_secret: None, ..auth0("s") }, "clientSecret"),
-            (RawOptions { token_url: Some("https://x/t".into()), ..auth0("s") }, "domain"),
-            (RawOptions { leeway_seconds: Some(-1.0), ..auth0("s") }, "leewaySeconds"),
-            (RawOptions { leeway_seconds: Some(f64::NAN), ..auth0("s") }, "leewaySeconds"),
-            (RawOptions { timeout_ms: Some(0.0), ..auth0("s") }, "timeoutMs"),
-            (RawOptions { timeout_ms: Some(f64::INFINITY), ..auth0("s") }, "timeoutMs"),
-            (RawOptions { retries: Some(1.5), ..auth0("s") }, "retries"),
-            (RawOptions { retries: Some(-1.0), ..auth0("s") }, "retries"),
-            (RawOptions { auth_method: Some("none".into()), ..auth0("s") }, "authMethod"),
-            (RawOptions { ca: Some("not pem".into()), ..auth0("s") }, "ca"),
             (
-                RawOptions { auth_method: Some("private_key_jwt".into()), client_secret: None, ..auth0("s") },
+                RawOptions {
+                    client_id: None,
+                    ..auth0("s")
+                },
+                "clientId",
+            ),
+            (
+                RawOptions {
+                    client_secret: None,
+                    ..auth0("s")
+                },
+                "clientSecret",
+            ),
+            (
+                RawOptions {
+                    token_url: Some("https://x/t".into()),
+                    ..auth0("s")
+                },
+                "domain",
+            ),
+            (
+                RawOptions {
+                    leeway_seconds: Some(-1.0),
+                    ..auth0("s")
+                },
+                "leewaySeconds",
+            ),
+            (
+                RawOptions {
+                    leeway_seconds: Some(f64::NAN),
+                    ..auth0("s")
+                },
+                "leewaySeconds",
+            ),
+            (
+                RawOptions {
+                    timeout_ms: Some(0.0),
+                    ..auth0("s")
+                },
+                "timeoutMs",
+            ),
+            (
+                RawOptions {
+                    timeout_ms: Some(f64::INFINITY),
+                    ..auth0("s")
+                },
+                "timeoutMs",
+            ),
+            (
+                RawOptions {
+                    retries: Some(1.5),
+                    ..auth0("s")
+                },
+                "retries",
+            ),
+            (
+                RawOptions {
+                    retries: Some(-1.0),
+                    ..auth0("s")
+                },
+                "retries",
+            ),
+            (
+                RawOptions {
+                    auth_method: Some("none".into()),
+                    ..auth0("s")
+                },
+                "authMethod",
+            ),
+            (
+                RawOptions {
+                    ca: Some("not pem".into()),
+                    ..auth0("s")
+                },
+                "ca",
+            ),
+            (
+                RawOptions {
+                    auth_method: Some("private_key_jwt".into()),
+                    client_secret: None,
+                    ..auth0("s")
+                },
                 "privateKey",
             ),
         ];

@@ -36,8 +36,10 @@ struct RawSuccess {
 /// Parses a 2xx body.
 pub fn parse_success(status: u16, body: &[u8], now_ms: u64) -> Result<TokenResponse, TokenError> {
     let raw: RawSuccess = serde_json::from_slice(body).map_err(|_| {
-        TokenError::invalid_response("token endpoint answered with a body that is not a JSON object")
-            .with_status(status)
+        TokenError::invalid_response(
+            "token endpoint answered with a body that is not a JSON object",
+        )
+        .with_status(status)
     })?;
     if let Some(Value::String(error)) = &raw.error {
         return Err(oauth_error(status, error, raw.error_description.as_ref()));

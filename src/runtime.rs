@@ -58,7 +58,10 @@ fn build_client(ca: Option<&str>) -> Result<reqwest::Client, TokenError> {
     }
     if let Some(pem) = ca {
         let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|_| {
-            TokenError::new(ErrorCode::InvalidOptions, "ca is not a valid PEM certificate bundle")
+            TokenError::new(
+                ErrorCode::InvalidOptions,
+                "ca is not a valid PEM certificate bundle",
+            )
         })?;
         if certs.is_empty() {
             return Err(TokenError::invalid_options("ca holds no PEM certificate"));
@@ -67,9 +70,12 @@ fn build_client(ca: Option<&str>) -> Result<reqwest::Client, TokenError> {
             builder = builder.add_root_certificate(cert);
         }
     }
-    builder
-        .build()
-        .map_err(|_| TokenError::new(ErrorCode::Network, "cannot set up TLS for the token endpoint"))
+    builder.build().map_err(|_| {
+        TokenError::new(
+            ErrorCode::Network,
+            "cannot set up TLS for the token endpoint",
+        )
+    })
 }
 
 /// Node users put private roots in `NODE_EXTRA_CA_CERTS`; honour it as Node

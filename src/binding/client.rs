@@ -33,7 +33,8 @@ fn invalid_options(error: TokenError) -> Error {
 impl NativeClient {
     #[napi(constructor)]
     pub fn new(options: JsOptions) -> Result<NativeClient> {
-        let request = TokenRequest::from_options(RawOptions::from(options)).map_err(invalid_options)?;
+        let request =
+            TokenRequest::from_options(RawOptions::from(options)).map_err(invalid_options)?;
         if request.ca.is_some() {
             // Parse the roots now, so a bad `ca` fails here and not at first use.
             crate::runtime::http_client(request.ca.as_deref()).map_err(invalid_options)?;
@@ -46,7 +47,11 @@ impl NativeClient {
     /// Hex of the cache key (a hash; the credential is one of its inputs).
     #[napi(getter)]
     pub fn key(&self) -> String {
-        self.request.key.iter().map(|b| format!("{b:02x}")).collect()
+        self.request
+            .key
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     #[napi]

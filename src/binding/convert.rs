@@ -79,9 +79,7 @@ impl From<Snapshot> for JsSnapshot {
             } else {
                 s.refresh_at_ms as f64
             },
-            generation: s
-                .generation
-                .map_or(-1, |g| (g & 0x7fff_ffff) as i32),
+            generation: s.generation.map_or(-1, |g| (g & 0x7fff_ffff) as i32),
         }
     }
 }
