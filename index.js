@@ -6,23 +6,34 @@
 
 const { TokenClient, failCall } = require('./lib/client')
 const { TokenError } = require('./lib/token-error')
-const { normalizeOptions, memoKey } = require('./lib/options')
+const { normalizeOptions, sameOptions } = require('./lib/options')
 const { native } = require('./lib/thread-view')
 
 // One client per distinct options on this thread, so that getToken(options)
 // with a fresh object each call still hits this thread's view of the cache.
+// Found by client id, then compared field by field (no key to build).
 const MAX_MEMOIZED_CLIENTS = 1000
-const clients = new Map()
+const memoByClientId = new Map() // clientId -> [{ plain, client }]
+let memoized = 0
 
 function clientFor(options) {
-  const plain = normalizeOptions(options)
-  const key = memoKey(plain)
-  let client = clients.get(key)
-  if (client === undefined) {
-    client = new TokenClient(plain)
-    if (clients.size >= MAX_MEMOIZED_CLIENTS) clients.clear()
-    clients.set(key, client)
+  const clientId = options !== null && typeof options === 'object' ? options.clientId : undefined
+  const candidates = typeof clientId === 'string' ? memoByClientId.get(clientId) : undefined
+  if (candidates !== undefined) {
+    for (let i = 0; i < candidates.length; i++) {
+      if (sameOptions(candidates[i].plain, options)) return candidates[i].client
+    }
   }
+  const plain = normalizeOptions(options) // throws the TokenError naming a bad option
+  const client = new TokenClient(plain)
+  if (memoized >= MAX_MEMOIZED_CLIENTS) {
+    memoByClientId.clear()
+    memoized = 0
+  }
+  const list = memoByClientId.get(plain.clientId)
+  if (list === undefined) memoByClientId.set(plain.clientId, [{ plain, client }])
+  else list.push({ plain, client })
+  memoized++
   return client
 }
 

@@ -61,13 +61,45 @@ function normalizeExtraParams(params) {
 }
 
 /**
- * A string naming normalized options, for reusing one client per distinct
- * options on this thread. Normalized options hold only strings and numbers,
- * so JSON tells every distinct value apart (NaN and ±Infinity all fail
- * validation, so their sharing "null" is harmless).
+ * Whether `options` are the same as the normalized `plain` ones, compared
+ * field by field without allocating. `plain` holds only strings and
+ * numbers, so equality also means the value has a valid type (and NaN,
+ * never equal to itself, never matches). Written out field by field, not
+ * as a loop over the key lists: named loads stay fast in V8, keyed loads
+ * over objects of varying shapes do not. Must name every key of
+ * STRING_KEYS and NUMBER_KEYS (checked in __test__/options-memo.test.js).
  */
-function memoKey(plain) {
-  return JSON.stringify(plain)
+function sameOptions(plain, options) {
+  return (
+    plain.clientId === options.clientId &&
+    plain.clientSecret === options.clientSecret &&
+    plain.domain === options.domain &&
+    plain.tokenUrl === options.tokenUrl &&
+    plain.audience === options.audience &&
+    plain.scope === options.scope &&
+    plain.authMethod === options.authMethod &&
+    plain.privateKey === options.privateKey &&
+    plain.keyId === options.keyId &&
+    plain.signingAlgorithm === options.signingAlgorithm &&
+    plain.assertionAudience === options.assertionAudience &&
+    plain.ca === options.ca &&
+    plain.leewaySeconds === options.leewaySeconds &&
+    plain.timeoutMs === options.timeoutMs &&
+    plain.retries === options.retries &&
+    sameParams(plain.extraParams, options.extraParams)
+  )
 }
 
-module.exports = { normalizeOptions, memoKey }
+function sameParams(plain, params) {
+  if (plain === undefined || params === undefined) return plain === params
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) return false
+  const names = Object.keys(params)
+  if (names.length !== Object.keys(plain).length) return false
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]
+    if (plain[name] !== params[name] || !Object.prototype.hasOwnProperty.call(plain, name)) return false
+  }
+  return true
+}
+
+module.exports = { normalizeOptions, sameOptions, STRING_KEYS, NUMBER_KEYS }
