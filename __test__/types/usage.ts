@@ -1,0 +1,150 @@
+// Type-checked by `tsc -p __test__/types` (never run): typical uses of
+// index.d.ts, and misuse that must not compile.
+
+import m2m = require('../..')
+import { getToken, getTokenInfo, TokenClient, TokenError, invalidate, clearCache, stats } from '../..'
+import type { TokenOptions, TokenInfo, Stats, AuthMethod, SigningAlgorithm, TokenErrorCode } from '../..'
+
+const byDomain: TokenOptions = {
+  domain: 'contoso.auth0.com',
+  clientId: 'id',
+  clientSecret: 'secret',
+}
+
+const full: TokenOptions = {
+  tokenUrl: 'https://login.example.com/oauth2/token',
+  clientId: 'id',
+  audience: 'https://api.example.com/',
+  scope: 'read:users',
+  extraParams: { organization: 'org_1' },
+  authMethod: 'private_key_jwt',
+  privateKey: '-----BEGIN PRIVATE KEY-----\n...',
+  keyId: 'kid-1',
+  signingAlgorithm: 'ES256',
+  assertionAudience: 'https://login.example.com/',
+  leewaySeconds: 30,
+  timeoutMs: 5000,
+  retries: 0,
+  ca: '-----BEGIN CERTIFICATE-----\n...',
+}
+
+async function promises(): Promise<void> {
+  const token: string = await getToken(byDomain)
+  const same: string = await m2m.getToken(full)
+  const info: TokenInfo = await getTokenInfo(byDomain)
+  const at: string = info.accessToken
+  const type: string = info.tokenType
+  const expiresAt: number = info.expiresAt
+  const scope: string | undefined = info.scope
+  const fromCache: boolean = info.fromCache
+  void [token, same, at, type, expiresAt, scope, fromCache]
+}
+
+function callbacks(): void {
+  const r: void = getToken(byDomain, (err, token) => {
+    if (err) {
+      const code: TokenErrorCode = err.code
+      const status: number | undefined = err.status
+      const oauthError: string | undefined = err.oauthError
+      const description: string | undefined = err.oauthErrorDescription
+      const retryAfter: number | undefined = err.retryAfter
+      const message: string = err.message
+      void [code, status, oauthError, description, retryAfter, message]
+      return
+    }
+    const t: string | undefined = token
+    void t
+  })
+  void r
+  m2m.getTokenInfo(byDomain, (err: TokenError | null, info?: TokenInfo) => {
+    if (info) console.log(info.expiresAt - Date.now())
+  })
+}
+
+async function client(): Promise<void> {
+  const c = new TokenClient({ tokenUrl: 'https://idp.example.com/token', clientId: 'id', clientSecret: 's', authMethod: 'client_secret_basic' })
+  const token: string = await c.getToken()
+  const info: TokenInfo = await c.getTokenInfo()
+  c.getToken((err, t) => { void err; void t })
+  c.getTokenInfo((err, i) => { if (!err && i) void i.fromCache })
+  const dropped: boolean = c.invalidate()
+  void [token, info, dropped]
+}
+
+function management(): void {
+  const dropped: boolean = invalidate(byDomain)
+  const dropped2: boolean = m2m.invalidate(full)
+  const cleared: void = clearCache()
+  const s: Stats = stats()
+  const n: number = s.hits + s.misses + s.requests + s.refreshes + s.errors + s.entries
+  void [dropped, dropped2, cleared, n]
+}
+
+async function errors(): Promise<void> {
+  try {
+    await getToken(byDomain)
+  } catch (e) {
+    if (e instanceof TokenError) {
+      const name: string = e.name
+      const asError: Error = e
+      switch (e.code) {
+        case 'ERR_INVALID_OPTIONS':
+        case 'ERR_OAUTH':
+        case 'ERR_HTTP_STATUS':
+        case 'ERR_RATE_LIMITED':
+        case 'ERR_TIMEOUT':
+        case 'ERR_NETWORK':
+        case 'ERR_INVALID_RESPONSE':
+          break
+        default: {
+          const never: never = e.code
+          void never
+        }
+      }
+      void [name, asError]
+    }
+  }
+}
+
+const method: AuthMethod = 'client_secret_post'
+const alg: SigningAlgorithm = 'PS256'
+void [method, alg, promises, callbacks, client, management, errors]
+
+// ---- misuse ----
+
+// @ts-expect-error authMethod must be one of the three methods
+const badMethod: TokenOptions = { domain: 'd', clientId: 'c', authMethod: 'nope' }
+
+// @ts-expect-error clientId is required
+const noClientId: TokenOptions = { domain: 'd', clientSecret: 's' }
+
+// @ts-expect-error domain and tokenUrl are exclusive
+const both: TokenOptions = { domain: 'd', tokenUrl: 'https://x/token', clientId: 'c' }
+
+// @ts-expect-error one of domain / tokenUrl is required
+const neither: TokenOptions = { clientId: 'c' }
+
+// @ts-expect-error signingAlgorithm is one of RS256, PS256, ES256
+const badAlg: TokenOptions = { domain: 'd', clientId: 'c', signingAlgorithm: 'HS256' }
+
+// @ts-expect-error extraParams values are strings
+const badParams: TokenOptions = { domain: 'd', clientId: 'c', extraParams: { n: 1 } }
+
+// @ts-expect-error leewaySeconds is a number
+const badLeeway: TokenOptions = { domain: 'd', clientId: 'c', leewaySeconds: '60' }
+
+async function misuse(): Promise<void> {
+  // @ts-expect-error the promise form resolves to a string, not TokenInfo
+  const info: TokenInfo = await getToken(byDomain)
+  // @ts-expect-error the callback form returns nothing
+  const p: Promise<string> = getToken(byDomain, () => {})
+  // @ts-expect-error options are required
+  await getToken()
+  // @ts-expect-error not a TokenErrorCode
+  const code: TokenErrorCode = 'ERR_SOMETHING'
+  // @ts-expect-error stats are numbers
+  const hits: string = stats().hits
+  void [info, p, code, hits]
+}
+
+void [badMethod, noClientId, both, neither, badAlg, badParams, badLeeway, misuse]
