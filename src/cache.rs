@@ -305,6 +305,18 @@ impl TokenCache {
                     }
                 }
             }
+            if state.token.is_none() && now >= state.rate_limited_until_ms {
+                // Nothing worth keeping: no token, no window to enforce.
+                // Still under the entry's lock, so no new flight can start
+                // on the entry being dropped.
+                let mut entries = lock(&self.entries);
+                if entries
+                    .get(&request.key)
+                    .is_some_and(|e| std::ptr::eq(Arc::as_ptr(e), entry))
+                {
+                    entries.remove(&request.key);
+                }
+            }
             state.flight.take().unwrap_or_default()
         };
         self.changed();

@@ -108,6 +108,7 @@ async fn errors_are_shared_but_not_cached() {
     assert_eq!(b.unwrap_err().code, ErrorCode::HttpStatus);
     assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
     assert!(cache.peek(&req).is_none());
+    assert!(cache.is_empty(), "a failed fetch leaves no entry behind");
     assert_eq!(token_text(&cache.acquire(req).await.unwrap()), "token-1");
 }
 
