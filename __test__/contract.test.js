@@ -7,21 +7,8 @@ const { test, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 
 const m2m = require('..');
-const { startTokenServer } = require('./helpers/token-server');
+const { startTokenServer, withServer, uid } = require('./helpers/token-server');
 const tls = require('./helpers/tls-fixtures');
-
-let seq = 0;
-const uid = (prefix) => `${prefix}-${process.pid}-${++seq}`;
-
-/** Runs `fn(server)` against a fresh token server, closing it afterwards. */
-async function withServer(opts, fn) {
-  const server = await startTokenServer(opts);
-  try {
-    return await fn(server);
-  } finally {
-    await server.close();
-  }
-}
 
 const opts = (server, extra = {}) => ({ tokenUrl: server.url, clientId: uid('contract'), clientSecret: 'secret', ...extra });
 

@@ -8,22 +8,10 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { execFile } = require('node:child_process');
 
-const { startTokenServer } = require('./helpers/token-server');
+const { startTokenServer, withServer, uid } = require('./helpers/token-server');
 
 const EXIT_BOUND_MS = 5000; // generous: "exits promptly", not a speed test
 const child = path.join(__dirname, 'fixtures-scripts', 'exit-child.js');
-
-let seq = 0;
-const uid = (prefix) => `${prefix}-${process.pid}-${++seq}`;
-
-async function withServer(opts, fn) {
-  const server = await startTokenServer(opts);
-  try {
-    return await fn(server);
-  } finally {
-    await server.close();
-  }
-}
 
 /** Runs the child script; resolves with its exit code, output and run time. Killed after 40 s. */
 function run(server, mode) {

@@ -10,19 +10,7 @@ const { Worker } = require('node:worker_threads');
 const { setTimeout: sleep } = require('node:timers/promises');
 
 const m2m = require('..');
-const { startTokenServer } = require('./helpers/token-server');
-
-let seq = 0;
-const uid = (prefix) => `${prefix}-${process.pid}-${++seq}`;
-
-async function withServer(opts, fn) {
-  const server = await startTokenServer(opts);
-  try {
-    return await fn(server);
-  } finally {
-    await server.close();
-  }
-}
+const { startTokenServer, withServer, uid } = require('./helpers/token-server');
 
 const opts = (server, extra = {}) => ({ tokenUrl: server.url, clientId: uid('w'), clientSecret: 'secret', ...extra });
 

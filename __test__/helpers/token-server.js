@@ -143,4 +143,18 @@ async function startTokenServer(opts = {}) {
   return server;
 }
 
-module.exports = { startTokenServer };
+let seq = 0;
+/** A client id no other test in this process uses, so tests never share a cache entry. */
+const uid = (prefix) => `${prefix}-${process.pid}-${++seq}`;
+
+/** Runs `fn(server)` against a fresh token server, closing it afterwards. */
+async function withServer(opts, fn) {
+  const server = await startTokenServer(opts);
+  try {
+    return await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
+module.exports = { startTokenServer, withServer, uid };
