@@ -7,7 +7,7 @@ const { test, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 
 const m2m = require('..');
-const { startTokenServer, withServer, uid } = require('./helpers/token-server');
+const { withServer, uid } = require('./helpers/token-server');
 const tls = require('./helpers/tls-fixtures');
 
 const opts = (server, extra = {}) => ({ tokenUrl: server.url, clientId: uid('contract'), clientSecret: 'secret', ...extra });

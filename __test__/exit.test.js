@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { execFile } = require('node:child_process');
 
-const { startTokenServer, withServer, uid } = require('./helpers/token-server');
+const { withServer, uid } = require('./helpers/token-server');
 
 const EXIT_BOUND_MS = 5000; // generous: "exits promptly", not a speed test
 const child = path.join(__dirname, 'fixtures-scripts', 'exit-child.js');

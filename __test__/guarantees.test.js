@@ -10,7 +10,7 @@ const { execFile } = require('node:child_process');
 const { setTimeout: sleep } = require('node:timers/promises');
 
 const m2m = require('..');
-const { startTokenServer, withServer, uid } = require('./helpers/token-server');
+const { withServer, uid } = require('./helpers/token-server');
 
 const opts = (server, extra = {}) => ({ tokenUrl: server.url, clientId: uid('g'), clientSecret: 'secret', ...extra });
 

@@ -10,7 +10,7 @@ const { Worker } = require('node:worker_threads');
 const { setTimeout: sleep } = require('node:timers/promises');
 
 const m2m = require('..');
-const { startTokenServer, withServer, uid } = require('./helpers/token-server');
+const { withServer, uid } = require('./helpers/token-server');
 
 const opts = (server, extra = {}) => ({ tokenUrl: server.url, clientId: uid('w'), clientSecret: 'secret', ...extra });
 
