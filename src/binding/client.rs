@@ -2,7 +2,7 @@
 
 use super::convert::{JsOptions, JsOutcome, JsSnapshot};
 use super::process_cache::cache;
-use crate::error::TokenError;
+use crate::error::{ErrorCode, TokenError};
 use crate::options::{RawOptions, TokenRequest};
 use napi::bindgen_prelude::Object;
 use napi::{Env, Error, Result, Status};
@@ -78,8 +78,19 @@ impl NativeClient {
         type Resolve = Box<dyn FnOnce(Env) -> Result<JsOutcome> + Send>;
         let (deferred, promise) = env.create_deferred::<JsOutcome, Resolve>()?;
         let request = self.request.clone();
-        crate::runtime::handle().spawn(async move {
-            let outcome = JsOutcome::from(cache().acquire(request).await);
+        let runtime = crate::runtime::handle();
+        // The acquire runs as its own task so that even a panic in it (a
+        // bug) still settles the promise: an unsettled one would keep the
+        // caller's event loop alive forever.
+        let acquiring = runtime.spawn(async move { cache().acquire(request).await });
+        runtime.spawn(async move {
+            let outcome = match acquiring.await {
+                Ok(result) => JsOutcome::from(result),
+                Err(_) => JsOutcome::from(Err(TokenError::new(
+                    ErrorCode::Network,
+                    "m2m-token: internal error while getting the token",
+                ))),
+            };
             deferred.resolve(Box::new(move |_env| Ok(outcome)));
         });
         Ok(promise)
