@@ -1,0 +1,170 @@
+'use strict';
+
+// Options are checked before any request (issue 3, point 5): every bad
+// option is ERR_INVALID_OPTIONS with a message naming it. getToken and
+// getTokenInfo never throw (they reject, or call back once, asynchronously);
+// only `new TokenClient` throws, synchronously. No request ever reaches the
+// server.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+
+const m2m = require('..');
+const { startTokenServer, uid } = require('./helpers/token-server');
+
+let server;
+before(async () => { server = await startTokenServer(); });
+after(() => server.close());
+
+const base = () => ({ tokenUrl: server.url, clientId: uid('iv'), clientSecret: 'secret' });
+const withoutKey = (o, key) => { const c = { ...o }; delete c[key]; return c; };
+
+// [name, () => options, pattern the message must match (names the option)]
+const invalid = [
+  ['options null', () => null, /options/],
+  ['options "x"', () => 'x', /options/],
+  ['options []', () => [], /options/],
+  ['options undefined', () => undefined, /options/],
+  ['missing clientId', () => withoutKey(base(), 'clientId'), /clientId/],
+  ['clientId 5', () => ({ ...base(), clientId: 5 }), /clientId/],
+  ['clientId empty', () => ({ ...base(), clientId: '' }), /clientId/],
+  ['both domain and tokenUrl', () => ({ ...base(), domain: 'x.example.com' }), /domain|tokenUrl/],
+  ['neither domain nor tokenUrl', () => withoutKey(base(), 'tokenUrl'), /domain|tokenUrl/],
+  ['domain with a path', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'x.example.com/oauth' }), /domain/],
+  ['domain with a query', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'x.example.com?a=b' }), /domain/],
+  ['domain with userinfo', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'user:pw@x.example.com' }), /domain/],
+  ['domain with whitespace', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'x.example .com' }), /domain/],
+  ['domain with surrounding whitespace', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: ' x.example.com ' }), /domain/],
+  ['domain http://', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'http://x.example.com' }), /domain/],
+  ['domain ftp://', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'ftp://x.example.com' }), /domain/],
+  ['domain empty', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: '' }), /domain/],
+  ['domain 5', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 5 }), /domain/],
+  ['tokenUrl http:// to a non-loopback host', () => ({ ...base(), tokenUrl: 'http://example.com/t' }), /tokenUrl/],
+  ['tokenUrl "not a url"', () => ({ ...base(), tokenUrl: 'not a url' }), /tokenUrl/],
+  ['tokenUrl ftp://', () => ({ ...base(), tokenUrl: 'ftp://127.0.0.1/t' }), /tokenUrl/],
+  ['authMethod "nope"', () => ({ ...base(), authMethod: 'nope' }), /authMethod/],
+  ['client_secret_post without clientSecret', () => ({ ...withoutKey(base(), 'clientSecret'), authMethod: 'client_secret_post' }), /clientSecret/],
+  ['client_secret_basic without clientSecret', () => ({ ...withoutKey(base(), 'clientSecret'), authMethod: 'client_secret_basic' }), /clientSecret/],
+  ['default auth method without clientSecret', () => withoutKey(base(), 'clientSecret'), /clientSecret/],
+  ['private_key_jwt without privateKey', () => ({ ...base(), authMethod: 'private_key_jwt' }), /privateKey/],
+  ['privateKey "garbage"', () => ({ ...withoutKey(base(), 'clientSecret'), privateKey: 'garbage' }), /privateKey/],
+  ['signingAlgorithm "HS256"', () => ({ ...withoutKey(base(), 'clientSecret'), privateKey: rsaPem, signingAlgorithm: 'HS256' }), /signingAlgorithm/],
+  ['leewaySeconds -1', () => ({ ...base(), leewaySeconds: -1 }), /leewaySeconds/],
+  ['leewaySeconds NaN', () => ({ ...base(), leewaySeconds: NaN }), /leewaySeconds/],
+  ['leewaySeconds "60"', () => ({ ...base(), leewaySeconds: '60' }), /leewaySeconds/],
+  ['timeoutMs 0', () => ({ ...base(), timeoutMs: 0 }), /timeoutMs/],
+  ['timeoutMs -1', () => ({ ...base(), timeoutMs: -1 }), /timeoutMs/],
+  ['timeoutMs Infinity', () => ({ ...base(), timeoutMs: Infinity }), /timeoutMs/],
+  ['retries 1.5', () => ({ ...base(), retries: 1.5 }), /retries/],
+  ['retries -1', () => ({ ...base(), retries: -1 }), /retries/],
+  ['extraParams "x"', () => ({ ...base(), extraParams: 'x' }), /extraParams/],
+  ['extraParams {a: 1}', () => ({ ...base(), extraParams: { a: 1 } }), /extraParams/],
+  ['extraParams {grant_type: "password"}', () => ({ ...base(), extraParams: { grant_type: 'password' } }), /extraParams/],
+  ['extraParams {client_id: "x"}', () => ({ ...base(), extraParams: { client_id: 'x' } }), /extraParams/],
+  ['scope 5', () => ({ ...base(), scope: 5 }), /scope/],
+  ['audience {}', () => ({ ...base(), audience: {} }), /audience/],
+  ['ca "not pem"', () => ({ ...base(), ca: 'not pem' }), /\bca\b/],
+];
+
+const rsaPem = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+
+function checkError(err, pattern, name) {
+  assert.ok(err instanceof m2m.TokenError, `${name}: not a TokenError: ${err}`);
+  assert.ok(err instanceof Error, name);
+  assert.equal(err.name, 'TokenError', name);
+  assert.equal(err.code, 'ERR_INVALID_OPTIONS', `${name}: ${err.code}: ${err.message}`);
+  assert.match(err.message, pattern, `${name}: the message does not name the option: ${JSON.stringify(err.message)}`);
+}
+
+/** Calls `start(cb)`; resolves { calls, sync, args, ret } 30 ms after the first call. */
+function observeCallback(start) {
+  return new Promise((resolve, reject) => {
+    let returned = false;
+    let sync = false;
+    let calls = 0;
+    let args;
+    let ret;
+    try {
+      ret = start((...a) => {
+        calls++;
+        if (!returned) sync = true;
+        if (calls === 1) {
+          args = a;
+          setTimeout(() => resolve({ args, calls, sync, ret }), 30);
+        }
+      });
+    } catch (err) {
+      reject(new Error(`threw synchronously: ${err && err.message}`));
+      return;
+    }
+    returned = true;
+    setTimeout(() => { if (calls === 0) reject(new Error('callback never called')); }, 2000);
+  });
+}
+
+for (const [name, make, pattern] of invalid) {
+  test(`invalid: ${name}`, async () => {
+    // getToken / getTokenInfo: never throw, reject.
+    for (const [form, fn] of [['getToken', m2m.getToken], ['getTokenInfo', m2m.getTokenInfo]]) {
+      let p;
+      assert.doesNotThrow(() => { p = fn(make()); }, `${form} threw synchronously`);
+      assert.ok(p instanceof Promise, `${form} did not return a promise`);
+      const err = await p.then(() => assert.fail(`${form}: resolved`), (e) => e);
+      checkError(err, pattern, `${name} (${form} promise)`);
+    }
+
+    // Callback forms: called once, asynchronously, with (err); return undefined.
+    for (const [form, fn] of [['getToken', m2m.getToken], ['getTokenInfo', m2m.getTokenInfo]]) {
+      const r = await observeCallback((cb) => fn(make(), cb));
+      assert.equal(r.ret, undefined, `${form} callback form returned something`);
+      assert.equal(r.sync, false, `${name} (${form} callback): called synchronously`);
+      assert.equal(r.calls, 1, `${name} (${form} callback): called ${r.calls} times`);
+      assert.equal(r.args.length, 1, `${name} (${form} callback): called with ${r.args.length} arguments`);
+      checkError(r.args[0], pattern, `${name} (${form} callback)`);
+    }
+
+    // The constructor throws synchronously.
+    let thrown;
+    try {
+      // eslint-disable-next-line no-new
+      new m2m.TokenClient(make());
+    } catch (err) {
+      thrown = err;
+    }
+    assert.ok(thrown, `${name}: new TokenClient did not throw`);
+    checkError(thrown, pattern, `${name} (new TokenClient)`);
+  });
+}
+
+test('invalid: a callback that is present but not a function', async () => {
+  const err = await m2m.getToken(base(), 'not a function').then(() => assert.fail('resolved'), (e) => e);
+  checkError(err, /callback/, 'callback "x"');
+});
+
+// ---- accepted (construction only; no request) ----
+
+const accepted = [
+  ['domain "https://x.example.com/"', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'https://x.example.com/' })],
+  ['domain "x.example.com"', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'x.example.com' })],
+  ['domain "x.example.com:8443"', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'x.example.com:8443' })],
+  ['tokenUrl http://127.0.0.1/t', () => ({ ...base(), tokenUrl: 'http://127.0.0.1/t' })],
+  ['tokenUrl http://127.5.5.5/t', () => ({ ...base(), tokenUrl: 'http://127.5.5.5/t' })],
+  ['tokenUrl http://[::1]/t', () => ({ ...base(), tokenUrl: 'http://[::1]/t' })],
+  ['tokenUrl http://localhost/t', () => ({ ...base(), tokenUrl: 'http://localhost/t' })],
+  ['tokenUrl https://example.com/t', () => ({ ...base(), tokenUrl: 'https://example.com/t' })],
+  ['private_key_jwt with a PKCS#8 RSA key', () => ({ ...withoutKey(base(), 'clientSecret'), privateKey: rsaPem })],
+  ['leewaySeconds 0, retries 0, timeoutMs 1', () => ({ ...base(), leewaySeconds: 0, retries: 0, timeoutMs: 1 })],
+];
+
+for (const [name, make] of accepted) {
+  test(`accepted: ${name}`, () => {
+    let client;
+    assert.doesNotThrow(() => { client = new m2m.TokenClient(make()); }, name);
+    assert.equal(typeof client.getToken, 'function');
+  });
+}
+
+test('none of the invalid calls reached the server', () => {
+  assert.equal(server.count, 0, `requests: ${server.requests.map((r) => r.rawBody).join(' | ')}`);
+});
