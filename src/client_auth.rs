@@ -142,17 +142,7 @@ impl AssertionSigner {
         key_id: Option<String>,
         audience: String,
     ) -> Result<Self, TokenError> {
-        let algorithm = match algorithm {
-            "RS256" => Algorithm::RS256,
-            "PS256" => Algorithm::PS256,
-            "ES256" => Algorithm::ES256,
-            other => {
-                return Err(TokenError::invalid_options(format!(
-                    "signingAlgorithm must be 'RS256', 'PS256' or 'ES256', not '{}'",
-                    other.chars().take(20).collect::<String>()
-                )))
-            }
-        };
+        let algorithm = parse_algorithm(algorithm)?;
         let key_pem = match algorithm {
             Algorithm::ES256 => sec1_to_pkcs8(key_pem)?,
             _ => key_pem,
@@ -212,6 +202,19 @@ impl AssertionSigner {
         jsonwebtoken::encode(&header, &claims, &key)
             .map(Secret::new)
             .map_err(|_| failed())
+    }
+}
+
+/// The algorithms a client assertion may be signed with.
+pub fn parse_algorithm(name: &str) -> Result<Algorithm, TokenError> {
+    match name {
+        "RS256" => Ok(Algorithm::RS256),
+        "PS256" => Ok(Algorithm::PS256),
+        "ES256" => Ok(Algorithm::ES256),
+        other => Err(TokenError::invalid_options(format!(
+            "signingAlgorithm must be 'RS256', 'PS256' or 'ES256', not '{}'",
+            other.chars().take(20).collect::<String>()
+        ))),
     }
 }
 

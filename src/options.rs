@@ -200,6 +200,10 @@ fn client_auth(
     key_id: Option<String>,
     assertion_audience: String,
 ) -> Result<ClientAuth, TokenError> {
+    if let Some(name) = algorithm {
+        // Checked whatever the method, so a typo never passes silently.
+        crate::client_auth::parse_algorithm(name)?;
+    }
     let method = method.unwrap_or(if private_key.is_some() {
         "private_key_jwt"
     } else {
