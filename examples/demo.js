@@ -1,0 +1,112 @@
+'use strict'
+
+// What m2m-token does, in a few seconds, against a token server of our own
+// on 127.0.0.1 (no network, no Auth0 tenant needed). Run: npm start
+
+const { Worker } = require('node:worker_threads')
+const path = require('node:path')
+const m2m = require('..')
+const { startTokenServer } = require('../__test__/helpers/token-server')
+
+const CALLERS = 1000
+const WORKERS = 4
+const CALLERS_PER_WORKER = 100
+const HIT_ROUNDS = 1_000_000
+
+function heading(text) {
+  console.log(process.stdout.isTTY ? `\n\x1b[1m${text}\x1b[0m` : `\n${text}`)
+}
+
+const redact = (token) => `${token.slice(0, 6)}…`
+const show = (value) => require('node:util').inspect(value, { breakLength: Infinity, colors: process.stdout.isTTY })
+
+// The rule people paste today (../shared/seed/rule-snippet.txt), ported to
+// fetch as-is: a per-isolate global cache checked before every request.
+function seedRuleGetToken(tokenUrl, clientId, clientSecret) {
+  const cached = global[clientId + '_token']
+  if (cached && cached.expirationDate > Date.now()) return Promise.resolve(cached.accessToken)
+  return fetch(tokenUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_id: clientId, client_secret: clientSecret, grant_type: 'client_credentials' }),
+  })
+    .then((res) => res.json())
+    .then((body) => {
+      global[clientId + '_token'] = { accessToken: body.access_token, expirationDate: Date.now() + (body.expires_in - 60) * 1000 }
+      return body.access_token
+    })
+}
+
+async function nsPerAwait(fn) {
+  for (let i = 0; i < 10_000; i++) await fn() // warm up the JIT
+  const start = process.hrtime.bigint()
+  for (let i = 0; i < HIT_ROUNDS; i++) await fn()
+  return Number(process.hrtime.bigint() - start) / HIT_ROUNDS
+}
+
+function runWorker(options) {
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads')
+    const m2m = require(workerData.pkg)
+    const client = new m2m.TokenClient(workerData.options)
+    Promise.all(Array.from({ length: workerData.callers }, () => client.getTokenInfo()))
+      .then((infos) => parentPort.postMessage(infos.map((i) => i.accessToken)))`
+  const worker = new Worker(code, {
+    eval: true,
+    workerData: { pkg: path.join(__dirname, '..'), options, callers: CALLERS_PER_WORKER },
+  })
+  return new Promise((resolve, reject) => {
+    worker.once('message', resolve)
+    worker.once('error', reject)
+  })
+}
+
+async function main() {
+  // The server takes 50 ms per token, like a real (fast) authorization server.
+  const server = await startTokenServer({ delayMs: 50, expiresIn: 86400 })
+  console.log(`token server listening on ${server.url}`)
+  const options = { tokenUrl: server.url, clientId: 'demo-client', clientSecret: 'demo-secret' }
+
+  heading(`1. ${CALLERS.toLocaleString()} concurrent callers, cold cache`)
+  const tokens = await Promise.all(Array.from({ length: CALLERS }, () => m2m.getToken(options)))
+  const ours = server.count
+  server.reset()
+  await Promise.all(Array.from({ length: CALLERS }, () => seedRuleGetToken(server.url, 'seed-client', 'demo-secret')))
+  console.log(`   m2m-token:       ${ours} token request, ${new Set(tokens).size} distinct token`)
+  console.log(`   the pasted rule: ${server.count} token requests`)
+
+  heading('2. Cost of a cache hit (awaited, same run)')
+  const client = new m2m.TokenClient(options)
+  global[`${options.clientId}_token`] = { accessToken: tokens[0], expirationDate: Date.now() + 3_600_000 }
+  const plainRead = async () => {
+    const cached = global[`${options.clientId}_token`]
+    if (cached && cached.expirationDate > Date.now()) return cached.accessToken
+  }
+  const hit = await nsPerAwait(() => client.getToken())
+  const plain = await nsPerAwait(plainRead)
+  console.log(`   await client.getToken():           ${hit.toFixed(0)} ns`)
+  console.log(`   await plain JS global read (rule): ${plain.toFixed(0)} ns   → ratio ${(hit / plain).toFixed(2)}×`)
+
+  heading(`3. ${WORKERS} worker threads × ${CALLERS_PER_WORKER} callers share the process-wide cache`)
+  m2m.clearCache()
+  server.reset()
+  const fromWorkers = await Promise.all(Array.from({ length: WORKERS }, () => runWorker(options)))
+  console.log(`   distinct tokens across workers: ${new Set(fromWorkers.flat()).size}`)
+  console.log(`   token requests for all workers: ${server.count}`)
+
+  heading('4. getTokenInfo() (token redacted here; m2m-token never prints it)')
+  const info = await m2m.getTokenInfo(options)
+  console.log('  ', show({ ...info, accessToken: redact(info.accessToken), expiresAt: new Date(info.expiresAt).toISOString() }))
+  console.log('   util.inspect(client):', show(client))
+
+  heading('5. stats(), exact across all threads')
+  console.log('  ', show(m2m.stats()))
+  console.log('   (hits include the timing loop above)')
+
+  await server.close()
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exitCode = 1
+})
