@@ -37,25 +37,19 @@ function clientFor(options) {
   return client
 }
 
-function getToken(options, callback) {
+/** Runs `ask` on the client for these options, or fails the call the contract's way. */
+function askClient(options, callback, ask) {
   let client
   try {
     client = clientFor(options)
   } catch (err) {
     return failCall(err, callback)
   }
-  return client.getToken(callback)
+  return ask(client, callback)
 }
 
-function getTokenInfo(options, callback) {
-  let client
-  try {
-    client = clientFor(options)
-  } catch (err) {
-    return failCall(err, callback)
-  }
-  return client.getTokenInfo(callback)
-}
+const getToken = (options, callback) => askClient(options, callback, (c, cb) => c.getToken(cb))
+const getTokenInfo = (options, callback) => askClient(options, callback, (c, cb) => c.getTokenInfo(cb))
 
 /** Drops the entry these options name, for every thread. Throws TokenError on bad options. */
 function invalidate(options) {
