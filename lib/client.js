@@ -6,12 +6,35 @@ const { invalidOptions, fromNative } = require('./token-error')
 const { normalizeOptions } = require('./options')
 const { callLater, deliver } = require('./deliver')
 
-// Callers on this thread that wait on one entry share one native acquire,
-// so 10,000 of them cost one crossing back from Rust, not 10,000. Keyed by
-// cache key and leeway, because the leeway shapes the snapshot handed back.
-const pendingByKey = new Map()
+// Callers on this thread that wait on one entry share one native acquire
+// and one promise of its token, so when the token arrives, 10,000 waiting
+// callers cost one crossing back from Rust and one promise settlement, not
+// 10,000 of each. Keyed by cache key and leeway, because the leeway shapes
+// the snapshot handed back.
+const flightsByKey = new Map()
 
-const tokenOf = (answer) => answer.snapshot.accessToken
+/** Starts (or joins) this thread's wait for an entry; `joined` counts its callers for stats(). */
+function joinFlight(key, nativeClient, adopt) {
+  let flight = flightsByKey.get(key)
+  if (flight === undefined) {
+    flight = { joined: 0, outcome: null, token: null }
+    const self = flight
+    flight.token = nativeClient.acquire().then((outcome) => {
+      flightsByKey.delete(key) // later callers start a new wait
+      if (outcome.error) {
+        calls[ERROR] += self.joined
+        throw fromNative(outcome.error)
+      }
+      calls[outcome.fromCache ? HIT : MISS] += self.joined
+      self.outcome = outcome
+      adopt(outcome.token)
+      return outcome.token.accessToken
+    })
+    flightsByKey.set(key, flight)
+  }
+  flight.joined++
+  return flight
+}
 
 function infoOf({ snapshot, fromCache }) {
   const info = {
@@ -60,7 +83,7 @@ class TokenClient {
         return undefined
       }
     }
-    return this.#answer(callback, tokenOf)
+    return this.#answer(callback, false)
   }
 
   getTokenInfo(callback) {
@@ -72,7 +95,7 @@ class TokenClient {
       process.nextTick(callback, null, info)
       return undefined
     }
-    return this.#answer(callback, infoOf)
+    return this.#answer(callback, true)
   }
 
   /** Drops this client's entry for every thread; true if there was one. */
@@ -102,40 +125,29 @@ class TokenClient {
     return view
   }
 
-  #answer(callback, pick) {
+  #answer(callback, wantInfo) {
     if (callback !== undefined && typeof callback !== 'function') {
       return failCall(invalidOptions('callback must be a function'))
     }
-    const promise = this.#lookup().then(pick)
+    const promise = this.#lookup(wantInfo)
     if (callback === undefined) return promise
     deliver(promise, callback)
     return undefined
   }
 
-  /** The slow path: the Rust cache directly, then (if need be) a shared wait. */
-  #lookup() {
+  /** The slow path: the Rust cache directly, then (if need be) this thread's shared wait. */
+  #lookup(wantInfo) {
     const snapshot = this.#native.peek()
     if (snapshot !== null) {
       this.#view = snapshot
       calls[HIT]++
-      return Promise.resolve({ snapshot, fromCache: true })
+      return Promise.resolve(wantInfo ? infoOf({ snapshot, fromCache: true }) : snapshot.accessToken)
     }
-    const key = this.#pendingKey
-    let pending = pendingByKey.get(key)
-    if (pending === undefined) {
-      pending = this.#native.acquire()
-      pendingByKey.set(key, pending)
-      pending.then(() => pendingByKey.delete(key))
-    }
-    return pending.then((outcome) => {
-      if (outcome.error) {
-        calls[ERROR]++
-        throw fromNative(outcome.error)
-      }
-      this.#view = outcome.token
-      calls[outcome.fromCache ? HIT : MISS]++
-      return { snapshot: outcome.token, fromCache: outcome.fromCache }
+    const flight = joinFlight(this.#pendingKey, this.#native, (view) => {
+      this.#view = view
     })
+    if (!wantInfo) return flight.token
+    return flight.token.then(() => infoOf({ snapshot: flight.outcome.token, fromCache: flight.outcome.fromCache }))
   }
 }
 

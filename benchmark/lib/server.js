@@ -1,0 +1,8 @@
+'use strict'
+
+// Every benchmark talks to the same scriptable loopback token server the
+// tests use, so each side answers the same requests in the same time.
+
+const { startTokenServer } = require('../../__test__/helpers/token-server')
+
+module.exports = { startTokenServer }
