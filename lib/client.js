@@ -27,13 +27,30 @@ function joinFlight(key, nativeClient, adopt) {
       }
       calls[outcome.fromCache ? HIT : MISS] += self.joined
       self.outcome = outcome
-      adopt(outcome.token)
+      adopt(toView(outcome.token))
       return outcome.token.accessToken
     })
     flightsByKey.set(key, flight)
   }
   flight.joined++
   return flight
+}
+
+/**
+ * This thread's copy of a snapshot from Rust, as an object literal so every
+ * view has one hidden class and the hit path's property loads stay
+ * monomorphic.
+ */
+function toView(snapshot) {
+  return {
+    accessToken: snapshot.accessToken,
+    tokenType: snapshot.tokenType,
+    scope: snapshot.scope,
+    expiresAt: snapshot.expiresAt,
+    usableUntil: snapshot.usableUntil,
+    refreshAt: snapshot.refreshAt,
+    generation: snapshot.generation,
+  }
 }
 
 function infoOf({ snapshot, fromCache }) {
@@ -139,7 +156,7 @@ class TokenClient {
   #lookup(wantInfo) {
     const snapshot = this.#native.peek()
     if (snapshot !== null) {
-      this.#view = snapshot
+      this.#view = toView(snapshot)
       calls[HIT]++
       return Promise.resolve(wantInfo ? infoOf({ snapshot, fromCache: true }) : snapshot.accessToken)
     }
