@@ -79,10 +79,15 @@ fn build_client(ca: Option<&str>) -> Result<reqwest::Client, TokenError> {
 }
 
 /// Node users put private roots in `NODE_EXTRA_CA_CERTS`; honour it as Node
-/// does (read once, unreadable files ignored).
+/// does: read once, on first use, with an unreadable file ignored.
 fn node_extra_ca_certs() -> Vec<reqwest::Certificate> {
-    std::env::var_os("NODE_EXTRA_CA_CERTS")
-        .and_then(|path| std::fs::read(path).ok())
-        .and_then(|pem| reqwest::Certificate::from_pem_bundle(&pem).ok())
-        .unwrap_or_default()
+    static EXTRA: OnceLock<Vec<reqwest::Certificate>> = OnceLock::new();
+    EXTRA
+        .get_or_init(|| {
+            std::env::var_os("NODE_EXTRA_CA_CERTS")
+                .and_then(|path| std::fs::read(path).ok())
+                .and_then(|pem| reqwest::Certificate::from_pem_bundle(&pem).ok())
+                .unwrap_or_default()
+        })
+        .clone()
 }
