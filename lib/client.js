@@ -4,7 +4,7 @@ const util = require('node:util')
 const { native, calls, generation, HIT, MISS, ERROR } = require('./thread-view')
 const { invalidOptions, fromNative } = require('./token-error')
 const { normalizeOptions } = require('./options')
-const { callLater, deliver } = require('./deliver')
+const { deliver } = require('./deliver')
 
 // Callers on this thread that wait on one entry share one native acquire
 // and one promise of its token, so when the token arrives, 10,000 waiting
@@ -13,26 +13,27 @@ const { callLater, deliver } = require('./deliver')
 // the snapshot handed back.
 const flightsByKey = new Map()
 
-/** Starts (or joins) this thread's wait for an entry; `joined` counts its callers for stats(). */
+/** Joins this thread's wait for an entry, starting it if there is none. */
 function joinFlight(key, nativeClient, adopt) {
-  let flight = flightsByKey.get(key)
-  if (flight === undefined) {
-    flight = { joined: 0, outcome: null, token: null }
-    const self = flight
-    flight.token = nativeClient.acquire().then((outcome) => {
-      flightsByKey.delete(key) // later callers start a new wait
-      if (outcome.error) {
-        calls[ERROR] += self.joined
-        throw fromNative(outcome.error)
-      }
-      calls[outcome.fromCache ? HIT : MISS] += self.joined
-      self.outcome = outcome
-      adopt(toView(outcome.token))
-      return outcome.token.accessToken
-    })
-    flightsByKey.set(key, flight)
-  }
-  flight.joined++
+  const flight = flightsByKey.get(key) ?? startFlight(key, nativeClient, adopt)
+  flight.joined++ // settled for stats() in one go, below
+  return flight
+}
+
+function startFlight(key, nativeClient, adopt) {
+  const flight = { joined: 0, outcome: null, token: null }
+  flight.token = nativeClient.acquire().then((outcome) => {
+    flightsByKey.delete(key) // later callers start a new wait
+    if (outcome.error) {
+      calls[ERROR] += flight.joined
+      throw fromNative(outcome.error)
+    }
+    calls[outcome.fromCache ? HIT : MISS] += flight.joined
+    flight.outcome = outcome
+    adopt(toView(outcome.token))
+    return outcome.token.accessToken
+  })
+  flightsByKey.set(key, flight)
   return flight
 }
 
@@ -53,7 +54,7 @@ function toView(snapshot) {
   }
 }
 
-function infoOf({ snapshot, fromCache }) {
+function infoOf(snapshot, fromCache) {
   const info = {
     accessToken: snapshot.accessToken,
     tokenType: snapshot.tokenType,
@@ -67,13 +68,13 @@ function infoOf({ snapshot, fromCache }) {
 /** Answers a call that failed before it could start. */
 function failCall(err, callback) {
   calls[ERROR]++
-  if (typeof callback === 'function') return callLater(callback, err)
+  if (typeof callback === 'function') return process.nextTick(callback, err)
   return Promise.reject(callback === undefined ? err : invalidOptions('callback must be a function'))
 }
 
 class TokenClient {
   #native
-  #pendingKey
+  #flightKey
   /** This thread's copy of the entry: a snapshot from Rust, valid while its generation is current. */
   #view = null
 
@@ -84,7 +85,7 @@ class TokenClient {
     } catch (err) {
       throw invalidOptions(err.message)
     }
-    this.#pendingKey = `${this.#native.key}:${plain.leewaySeconds ?? ''}`
+    this.#flightKey = `${this.#native.key}:${plain.leewaySeconds ?? ''}`
   }
 
   getToken(callback) {
@@ -107,7 +108,7 @@ class TokenClient {
     const view = this.#usableView()
     if (view !== null && (callback === undefined || typeof callback === 'function')) {
       calls[HIT]++
-      const info = infoOf({ snapshot: view, fromCache: true })
+      const info = infoOf(view, true)
       if (callback === undefined) return Promise.resolve(info)
       process.nextTick(callback, null, info)
       return undefined
@@ -158,13 +159,13 @@ class TokenClient {
     if (snapshot !== null) {
       this.#view = toView(snapshot)
       calls[HIT]++
-      return Promise.resolve(wantInfo ? infoOf({ snapshot, fromCache: true }) : snapshot.accessToken)
+      return Promise.resolve(wantInfo ? infoOf(snapshot, true) : snapshot.accessToken)
     }
-    const flight = joinFlight(this.#pendingKey, this.#native, (view) => {
+    const flight = joinFlight(this.#flightKey, this.#native, (view) => {
       this.#view = view
     })
     if (!wantInfo) return flight.token
-    return flight.token.then(() => infoOf({ snapshot: flight.outcome.token, fromCache: flight.outcome.fromCache }))
+    return flight.token.then(() => infoOf(flight.outcome.token, flight.outcome.fromCache))
   }
 }
 

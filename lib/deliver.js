@@ -4,11 +4,6 @@
 // process.nextTick, outside any promise chain, so an exception thrown in
 // one is an uncaught exception (not swallowed, and not a second call).
 
-function callLater(callback, err, value) {
-  if (err) process.nextTick(callback, err)
-  else process.nextTick(callback, null, value)
-}
-
 function deliver(promise, callback) {
   promise.then(
     (value) => process.nextTick(callback, null, value),
@@ -16,4 +11,4 @@ function deliver(promise, callback) {
   )
 }
 
-module.exports = { callLater, deliver }
+module.exports = { deliver }
