@@ -1,33 +1,58 @@
 'use strict'
 
-// B1: the cost of an awaited cache hit, next to the seed rule's own cache
-// read and the floor (awaiting an already-known string), in one process.
-// Each tinybench sample runs BATCH awaited calls, so the timer's own cost
-// does not swamp a ~100 ns operation; figures are ns per call.
+// B1: the cost of a cache hit, next to the seed rule's own cache read and
+// the floor (awaiting an already-known string), in one process. Each
+// tinybench sample runs BATCH calls, so the timer's own cost does not swamp
+// a ~100 ns operation; figures are ns per call (the sample median ÷ BATCH),
+// and each round's figure is one point of the spread.
 
 const m2m = require('..')
-const { seedCachedRead } = require('./peers/seed-rule')
+const { getApiv2AccessToken, seedCachedRead } = require('./peers/seed-rule')
+const { createAuth0Peer } = require('./peers/auth0')
+const { createSimpleOauth2Peer } = require('./peers/simple-oauth2')
 const { startTokenServer } = require('./lib/server')
+const { median, spread } = require('./lib/stats')
+const { table, fixed } = require('./lib/report')
 
 const BATCH = 1000
 
-async function runB1({ rounds }) {
+const LABELS = {
+  floor: 'floor: `await` of a known string (async fn)',
+  seed: 'seed rule: `global[clientId + \'_token\']` + expiry check (async fn)',
+  client: 'm2m-token `await client.getToken()`',
+  freshOptions: 'm2m-token `await getToken(options)`, a fresh options literal each call',
+  auth0: 'auth0 SDK v4 `TokenProvider.getAccessToken()` hit',
+  simpleOauth2: 'simple-oauth2 v5, its README\'s `expired(300)` check',
+  seedCbSync: 'seed rule as pasted: `getApiv2AccessToken(…, cb)`, synchronous callback on a hit',
+  seedCbTick: 'seed rule read, callback deferred with `process.nextTick` (never synchronous, like ours)',
+  clientCb: 'm2m-token `client.getToken(cb)`',
+  freshOptionsCb: 'm2m-token `getToken(options, cb)`, a fresh options literal each call',
+  seedCbTickCount: 'seed rule read + `process.nextTick(cb)`',
+  clientCbCount: 'm2m-token `client.getToken(cb)`',
+}
+
+async function run({ rounds }) {
   const { Bench } = await import('tinybench')
   const server = await startTokenServer({ expiresIn: 86400 })
-  const options = { tokenUrl: server.url, clientId: 'b1-client', clientSecret: 'b1-secret' }
-  const client = new m2m.TokenClient(options)
-  const token = await client.getToken()
-  global[options.clientId + '_token'] = { accessToken: token, expirationDate: Date.now() + 3_600_000 }
-  const known = token
+  const url = server.url
+  const id = 'b1-client'
+  const secret = 'b1-secret'
+  const client = new m2m.TokenClient({ tokenUrl: url, clientId: id, clientSecret: secret })
+  const known = await client.getToken()
+  await m2m.getToken({ tokenUrl: url, clientId: id, clientSecret: secret })
+  await new Promise((resolve) => getApiv2AccessToken(url, id, secret, 'aud', resolve)) // fills global[id + '_token']
+  const auth0 = createAuth0Peer({ tokenUrl: url, clientId: 'b1-auth0', clientSecret: secret, audience: 'aud' })
+  await auth0.getToken()
+  const simpleOauth2 = createSimpleOauth2Peer({ tokenUrl: url, clientId: 'b1-so2', clientSecret: secret })
+  await simpleOauth2.getToken()
   const floor = async () => known
-  const seedCallback = (cb) => {
-    const cached = global[options.clientId + '_token']
-    if (cached && cached.expirationDate > Date.now()) return process.nextTick(cb, null, cached.accessToken)
+  const seedReadTick = (cb) => {
+    const cached = global[id + '_token']
+    if (cached && cached.expirationDate > Date.now()) process.nextTick(cb, null, cached.accessToken)
   }
 
   // One loop written out per case: a shared loop helper would share one call
   // site's type feedback across cases and make every case pay for all.
-  const id = options.clientId
   const cases = {
     floor: async () => {
       for (let i = 0; i < BATCH; i++) await floor()
@@ -39,26 +64,93 @@ async function runB1({ rounds }) {
       for (let i = 0; i < BATCH; i++) await client.getToken()
     },
     freshOptions: async () => {
+      for (let i = 0; i < BATCH; i++) await m2m.getToken({ tokenUrl: url, clientId: id, clientSecret: secret })
+    },
+    auth0: async () => {
+      for (let i = 0; i < BATCH; i++) await auth0.getToken()
+    },
+    simpleOauth2: async () => {
+      for (let i = 0; i < BATCH; i++) await simpleOauth2.getToken()
+    },
+    // Callback style, one call at a time: each callback resolves a promise the loop awaits.
+    seedCbSync: async () => {
+      for (let i = 0; i < BATCH; i++) await new Promise((resolve) => getApiv2AccessToken(url, id, secret, 'aud', (e, t) => resolve(t)))
+    },
+    seedCbTick: async () => {
+      for (let i = 0; i < BATCH; i++) await new Promise((resolve) => seedReadTick((e, t) => resolve(t)))
+    },
+    clientCb: async () => {
+      for (let i = 0; i < BATCH; i++) await new Promise((resolve) => client.getToken((e, t) => resolve(t)))
+    },
+    freshOptionsCb: async () => {
       for (let i = 0; i < BATCH; i++) {
-        await m2m.getToken({ tokenUrl: options.tokenUrl, clientId: id, clientSecret: options.clientSecret })
+        await new Promise((resolve) => m2m.getToken({ tokenUrl: url, clientId: id, clientSecret: secret }, (e, t) => resolve(t)))
       }
     },
-    clientCallback: async () => {
-      for (let i = 0; i < BATCH; i++) await new Promise((resolve) => client.getToken((err, token) => resolve(token)))
-    },
-    seedCallback: async () => {
-      for (let i = 0; i < BATCH; i++) await new Promise((resolve) => seedCallback((err, token) => resolve(token)))
-    },
+    // Callback style, no promise per call: BATCH calls issued back to back, callbacks counted.
+    seedCbTickCount: () =>
+      new Promise((resolve) => {
+        let n = 0
+        const cb = () => ++n === BATCH && resolve()
+        for (let i = 0; i < BATCH; i++) seedReadTick(cb)
+      }),
+    clientCbCount: () =>
+      new Promise((resolve) => {
+        let n = 0
+        const cb = () => ++n === BATCH && resolve()
+        for (let i = 0; i < BATCH; i++) client.getToken(cb)
+      }),
   }
   const perRound = Object.fromEntries(Object.keys(cases).map((k) => [k, []]))
   for (let round = 0; round < rounds; round++) {
-    const bench = new Bench({ time: 400, warmupTime: 100 })
+    const bench = new Bench({ time: 300, warmupTime: 100 })
     for (const [name, fn] of Object.entries(cases)) bench.add(name, fn)
     await bench.run()
     for (const task of bench.tasks) perRound[task.name].push((task.result.latency.p50 * 1e6) / BATCH)
   }
   await server.close()
-  return perRound
+  return { rounds, perRound }
 }
 
-module.exports = { runB1 }
+function report({ rounds, perRound: r }) {
+  const rel = (name, base) => fixed(median(r[name]) / median(r[base]), 2)
+  const row = (name, base, bold = false) => {
+    const label = bold ? `**${LABELS[name]}**` : LABELS[name]
+    const ratio = bold ? `**${rel(name, base)}**` : rel(name, base)
+    return [label, spread(r[name], 1), ratio, rel(name, 'floor')]
+  }
+  return [
+    '## B1 — cache hit',
+    '',
+    `ns per call, median of ${rounds} rounds (min–max); in each round, the median of tinybench samples of ${BATCH.toLocaleString('en')} calls each. ` +
+      'Target: awaited `client.getToken()` ≤ 1.2× the seed rule\'s own cache read (must not exceed 1.5×).',
+    '',
+    '### Awaited (promise style)',
+    '',
+    table(
+      ['case', 'ns per call', '÷ seed rule read', '÷ floor'],
+      ['floor', 'seed', 'client', 'freshOptions', 'auth0', 'simpleOauth2'].map((n) => row(n, 'seed', n === 'client')),
+    ),
+    '',
+    '### Callback style, one call at a time',
+    '',
+    'Every case is wrapped the same way: the callback resolves a fresh promise, which the loop awaits before the next call.',
+    '',
+    table(
+      ['case', 'ns per call', '÷ deferred seed read', '÷ floor'],
+      ['seedCbSync', 'seedCbTick', 'clientCb', 'freshOptionsCb'].map((n) => row(n, 'seedCbTick', n === 'clientCb')),
+    ),
+    '',
+    '### Callback style, calls issued back to back',
+    '',
+    `No promise per call: ${BATCH.toLocaleString('en')} calls are issued in a loop and the callbacks counted; the sample ends with the last callback.`,
+    '',
+    table(
+      ['case', 'ns per call', '÷ deferred seed read', '÷ floor'],
+      ['seedCbTickCount', 'clientCbCount'].map((n) => row(n, 'seedCbTickCount', n === 'clientCbCount')),
+    ),
+    '',
+  ]
+}
+
+module.exports = { run, report, headline: (res) => median(res.perRound.client) / median(res.perRound.seed) }

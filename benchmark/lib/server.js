@@ -1,7 +1,7 @@
 'use strict'
 
 // Every benchmark talks to the same scriptable loopback token server the
-// tests use, so each side answers the same requests in the same time.
+// tests use, so each peer is answered the same way in the same time.
 
 const { startTokenServer } = require('../../__test__/helpers/token-server')
 
