@@ -99,6 +99,15 @@ function runChild(code) {
   });
 }
 
+/** The child exited by itself, promptly, with code 0 and nothing printed. */
+function assertCleanExit(r) {
+  assert.equal(r.killed, false, `the child hung (${r.ms} ms)`);
+  assert.equal(r.code, 0, `exit code ${r.code} signal ${r.signal}; stderr: ${r.stderr}`);
+  assert.equal(r.stderr, '');
+  assert.equal(r.stdout, '');
+  assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+}
+
 test('process.exit(0) with a request in flight exits with code 0 and nothing on stderr', () => withServer({ respond: () => ({ hang: true }) }, async (server) => {
   const r = await runChild(`
     const m2m = require(${JSON.stringify(ROOT)});
@@ -107,11 +116,7 @@ test('process.exit(0) with a request in flight exits with code 0 and nothing on 
     m2m.getToken({ tokenUrl: ${JSON.stringify(server.url)}, clientId: 'exit-main-cb', clientSecret: 's', timeoutMs: 60000 }, () => console.log('called back?'));
     setTimeout(() => process.exit(0), 300);
   `);
-  assert.equal(r.killed, false, `the child hung (${r.ms} ms)`);
-  assert.equal(r.code, 0, `exit code ${r.code} signal ${r.signal}; stderr: ${r.stderr}`);
-  assert.equal(r.stderr, '');
-  assert.equal(r.stdout, '');
-  assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+  assertCleanExit(r);
   assert.equal(server.count, 2, 'both requests were in flight at exit');
 }));
 
@@ -121,10 +126,6 @@ test('process.exit(0) while a worker thread has a request in flight exits with c
     const w = new Worker(${JSON.stringify(WORKER)}, { workerData: { options: { tokenUrl: ${JSON.stringify(server.url)}, clientId: 'exit-worker', clientSecret: 's', timeoutMs: 60000 } } });
     w.on('message', (m) => { if (m === 'calling') setTimeout(() => process.exit(0), 300); else console.log('answered?', m); });
   `);
-  assert.equal(r.killed, false, `the child hung (${r.ms} ms)`);
-  assert.equal(r.code, 0, `exit code ${r.code} signal ${r.signal}; stderr: ${r.stderr}`);
-  assert.equal(r.stderr, '');
-  assert.equal(r.stdout, '');
-  assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+  assertCleanExit(r);
   assert.equal(server.count, 1, 'the request was in flight at exit');
 }));
