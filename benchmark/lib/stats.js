@@ -18,9 +18,10 @@ const median = (values) => {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
 }
 
-/** "median (min–max)" with `digits` decimals. */
+/** "median (min–max)" with `digits` decimals; just the value for one sample. */
 function spread(values, digits = 0) {
   const s = sorted(values)
+  if (s.length === 1) return s[0].toFixed(digits)
   return `${median(s).toFixed(digits)} (${s[0].toFixed(digits)}–${s[s.length - 1].toFixed(digits)})`
 }
 
