@@ -16,9 +16,17 @@ export declare class NativeClient {
   describe(): ClientDescription
   /** The cached token if usable now, synchronously; starts a due refresh. */
   peek(): JsSnapshot | null
-  /** Waits for a usable token. Settles once, with a token or an error. */
-  acquire(): object
-  refreshAhead(): void
+  /**
+   * Joins or starts the wait for a usable token: `{ started, promise }`,
+   * `started` true when this call started a flight (a token request or
+   * a store read). The promise settles once, with a token or an error.
+   */
+  acquire(): { started: boolean, promise: Promise<JsOutcome> }
+  /**
+   * Starts a due refresh ahead; with `want_report` (someone listens on
+   * the diagnostics channels) a promise of how it ended, else null.
+   */
+  refreshAhead(wantReport: boolean): Promise<JsOutcome> | null
   invalidate(): boolean
 }
 
@@ -39,6 +47,24 @@ export interface ClientDescription {
   authMethod: string
 }
 
+/**
+ * Settles once this process's background store work (an invalidation's
+ * delete and message) is done, within half a second. For short-lived
+ * processes such as the command line, which exit right after.
+ */
+export declare function flushStore(): Promise<void>
+
+export interface JsBucket {
+  quota: number
+  remaining: number
+  resetAfter: number
+}
+
+export interface JsBuckets {
+  perHour?: JsBucket
+  perDay?: JsBucket
+}
+
 /** Options after `lib/options.js` has checked their JavaScript types. */
 export interface JsOptions {
   domain?: string
@@ -57,6 +83,9 @@ export interface JsOptions {
   timeoutMs?: number
   retries?: number
   ca?: string
+  store?: string
+  /** A URL, or `false` (checked in `lib/options.js`; `true` never gets here). */
+  proxy?: string | boolean
 }
 
 /**
@@ -67,6 +96,20 @@ export interface JsOutcome {
   token?: JsSnapshot
   error?: JsTokenError
   fromCache: boolean
+  /** Only for the caller whose call started the flight. */
+  report?: JsReport
+}
+
+export interface JsQuota {
+  client?: JsBuckets
+  organization?: JsBuckets
+}
+
+/** How a flight this thread started ended, for `m2m-token:fetch:end`. */
+export interface JsReport {
+  source: string
+  attempts: number
+  durationMs: number
 }
 
 /** What a thread's view of one entry needs; see `lib/thread-view.js`. */
@@ -80,6 +123,7 @@ export interface JsSnapshot {
   refreshAt: number
   /** -1 when the view must not be reused (the entry changed as it was read). */
   generation: number
+  quota?: JsQuota
 }
 
 /** The fields of a `TokenError`; `lib/token-error.js` builds the class. */
@@ -90,6 +134,7 @@ export interface JsTokenError {
   oauthError?: string
   oauthErrorDescription?: string
   retryAfter?: number
+  quota?: JsQuota
 }
 
 export declare function stats(): Stats
@@ -101,4 +146,6 @@ export interface Stats {
   refreshes: number
   errors: number
   entries: number
+  storeHits: number
+  storeErrors: number
 }

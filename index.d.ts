@@ -1,7 +1,7 @@
 // Types for m2m-token. The contract they describe is in README.md.
 
 export type AuthMethod = 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt'
-export type SigningAlgorithm = 'RS256' | 'PS256' | 'ES256'
+export type SigningAlgorithm = 'RS256' | 'RS384' | 'PS256' | 'ES256'
 export type TokenErrorCode =
   | 'ERR_INVALID_OPTIONS'
   | 'ERR_OAUTH'
@@ -40,6 +40,14 @@ interface CommonOptions {
   retries?: number
   /** Extra trusted root certificate(s), PEM, for the token endpoint's TLS. */
   ca?: string
+  /**
+   * Where tokens are shared beyond this process: `'memory'` (default, or
+   * `M2M_TOKEN_STORE`), `'file'`, `'file:/abs/dir'`, `'redis://…'`,
+   * `'rediss://…'`, `'redis+cluster://host:port,…'`, `'rediss+cluster://…'`.
+   */
+  store?: string
+  /** Forward proxy URL `http(s)://[user:password@]host:port`, or `false` to ignore `HTTPS_PROXY`/`HTTP_PROXY`. */
+  proxy?: string | false
 }
 
 export interface DomainOptions extends CommonOptions {
@@ -64,6 +72,26 @@ export interface TokenInfo {
   scope?: string
   /** True when the caller did not wait on a token request. */
   fromCache: boolean
+  /** Auth0's M2M quota, when the endpoint sent its quota headers with this token. */
+  quota?: Quota
+}
+
+export interface QuotaBucket {
+  quota: number
+  remaining: number
+  /** Seconds until the bucket resets. */
+  resetAfter: number
+}
+
+export interface QuotaBuckets {
+  perHour?: QuotaBucket
+  perDay?: QuotaBucket
+}
+
+/** From `Auth0-Client-Quota-Limit` and `Auth0-Organization-Quota-Limit`. */
+export interface Quota {
+  client?: QuotaBuckets
+  organization?: QuotaBuckets
 }
 
 export interface Stats {
@@ -79,6 +107,10 @@ export interface Stats {
   errors: number
   /** Entries in the process-wide cache. */
   entries: number
+  /** Tokens taken from a shared store instead of a request. */
+  storeHits: number
+  /** Store operations that failed (unreachable, timed out, or a record that did not authenticate). */
+  storeErrors: number
 }
 
 export type Callback<T> = (err: TokenError | null, value?: T) => void
@@ -92,6 +124,8 @@ export declare class TokenError extends Error {
   oauthErrorDescription?: string
   /** Seconds the server asked to wait (429 Retry-After). */
   retryAfter?: number
+  /** Auth0's M2M quota, when the failing answer carried its quota headers (e.g. a 429). */
+  quota?: Quota
 }
 
 export declare class TokenClient {

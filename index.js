@@ -6,8 +6,9 @@
 
 const { TokenClient, failCall } = require('./lib/client')
 const { TokenError } = require('./lib/token-error')
-const { normalizeOptions, sameOptions } = require('./lib/options')
+const { normalizeOptions, sameOptions, memoClientId } = require('./lib/options')
 const { native } = require('./lib/thread-view')
+const { publishInvalidate } = require('./lib/diagnostics')
 
 // One client per distinct options on this thread, so that getToken(options)
 // with a fresh object each call still hits this thread's view of the cache.
@@ -17,7 +18,7 @@ const memoByClientId = new Map() // clientId -> [{ plain, client }]
 let memoized = 0
 
 function clientFor(options) {
-  const clientId = options !== null && typeof options === 'object' ? options.clientId : undefined
+  const clientId = memoClientId(options) // own string or undefined; never throws
   const candidates = typeof clientId === 'string' ? memoByClientId.get(clientId) : undefined
   if (candidates !== undefined) {
     for (let i = 0; i < candidates.length; i++) {
@@ -58,11 +59,12 @@ function invalidate(options) {
 
 function clearCache() {
   native.clearCache()
+  publishInvalidate({}, 'all')
 }
 
 function stats() {
-  const { hits, misses, requests, refreshes, errors, entries } = native.stats()
-  return { hits, misses, requests, refreshes, errors, entries }
+  const { hits, misses, requests, refreshes, errors, entries, storeHits, storeErrors } = native.stats()
+  return { hits, misses, requests, refreshes, errors, entries, storeHits, storeErrors }
 }
 
 module.exports = {

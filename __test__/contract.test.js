@@ -220,39 +220,39 @@ test('stats(): shape and exact counters', () => withServer({
     : undefined),
 }, async (server) => {
   const s = m2m.stats();
-  assert.deepEqual(Object.keys(s).sort(), ['entries', 'errors', 'hits', 'misses', 'refreshes', 'requests']);
+  assert.deepEqual(Object.keys(s).sort(), ['entries', 'errors', 'hits', 'misses', 'refreshes', 'requests', 'storeErrors', 'storeHits']);
   for (const v of Object.values(s)) assert.equal(typeof v, 'number');
   assert.equal(s.entries, 0);
 
   const o = opts(server);
   let base = m2m.stats();
   await m2m.getToken(o);
-  assert.deepEqual(statsDelta(base), { hits: 0, misses: 1, requests: 1, refreshes: 0, errors: 0, entries: 1 });
+  assert.deepEqual(statsDelta(base), { hits: 0, misses: 1, requests: 1, refreshes: 0, errors: 0, entries: 1, storeHits: 0, storeErrors: 0 });
 
   base = m2m.stats();
   await m2m.getToken(o);
   await m2m.getTokenInfo(o);
   await viaCallback((cb) => m2m.getToken(o, cb));
   await new m2m.TokenClient(o).getToken();
-  assert.deepEqual(statsDelta(base), { hits: 4, misses: 0, requests: 0, refreshes: 0, errors: 0, entries: 0 });
+  assert.deepEqual(statsDelta(base), { hits: 4, misses: 0, requests: 0, refreshes: 0, errors: 0, entries: 0, storeHits: 0, storeErrors: 0 });
 
   // Five concurrent cold callers: five misses, one request.
   const o2 = opts(server);
   base = m2m.stats();
   await Promise.all([1, 2, 3, 4, 5].map(() => m2m.getToken(o2)));
-  assert.deepEqual(statsDelta(base), { hits: 0, misses: 5, requests: 1, refreshes: 0, errors: 0, entries: 1 });
+  assert.deepEqual(statsDelta(base), { hits: 0, misses: 5, requests: 1, refreshes: 0, errors: 0, entries: 1, storeHits: 0, storeErrors: 0 });
 
   // Invalid options: an error only.
   base = m2m.stats();
   await m2m.getToken({}).catch(() => {});
   await viaCallback((cb) => m2m.getTokenInfo({ clientId: 'x' }, cb));
-  assert.deepEqual(statsDelta(base), { hits: 0, misses: 0, requests: 0, refreshes: 0, errors: 2, entries: 0 });
+  assert.deepEqual(statsDelta(base), { hits: 0, misses: 0, requests: 0, refreshes: 0, errors: 2, entries: 0, storeHits: 0, storeErrors: 0 });
 
   // A 401: one request (never retried), one error.
   base = m2m.stats();
   await assert.rejects(m2m.getToken(opts(server, { clientSecret: 'wrong' })), { code: 'ERR_OAUTH' });
   const d = statsDelta(base);
-  assert.deepEqual({ ...d, entries: 0 }, { hits: 0, misses: 0, requests: 1, refreshes: 0, errors: 1, entries: 0 });
+  assert.deepEqual({ ...d, entries: 0, storeHits: 0, storeErrors: 0 }, { hits: 0, misses: 0, requests: 1, refreshes: 0, errors: 1, entries: 0, storeHits: 0, storeErrors: 0 });
 
   m2m.clearCache();
   assert.equal(m2m.stats().entries, 0);

@@ -145,7 +145,7 @@ test('stats() in the main thread counts calls made in workers exactly, also afte
   assert.deepEqual(tb, [server.issued[0]]);
   await a.call('invalid', { n: 3 });
 
-  const expected = { hits: 1600, misses: 0, requests: 0, refreshes: 0, errors: 3, entries: 0 };
+  const expected = { hits: 1600, misses: 0, requests: 0, refreshes: 0, errors: 3, entries: 0, storeHits: 0, storeErrors: 0 };
   const delta = (now) => Object.fromEntries(Object.keys(now).map((k) => [k, now[k] - before[k]]));
   assert.deepEqual(delta(m2m.stats()), expected);
   assert.deepEqual(delta(await b.call('stats')), expected, 'the same process-wide numbers from a worker');

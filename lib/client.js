@@ -1,36 +1,48 @@
 'use strict'
 
 const util = require('node:util')
-const { native, calls, generation, HIT, MISS, ERROR } = require('./thread-view')
+const { native, calls, generation, HIT, MISS, ERROR, INVALIDATIONS } = require('./thread-view')
 const { invalidOptions, fromNative } = require('./token-error')
 const { normalizeOptions } = require('./options')
 const { deliver } = require('./deliver')
+const { cleanQuota } = require('./quota')
+const diagnostics = require('./diagnostics')
 
 // Callers on this thread that wait on one entry share one native acquire
 // and one promise of its token, so when the token arrives, 10,000 waiting
 // callers cost one crossing back from Rust and one promise settlement, not
 // 10,000 of each. Keyed by cache key and leeway, because the leeway shapes
-// the snapshot handed back.
+// the snapshot handed back. A wait that began before an invalidation (on
+// any thread) is never joined after it: its token may be the dropped one.
 const flightsByKey = new Map()
 
 /** Joins this thread's wait for an entry, starting it if there is none. */
-function joinFlight(key, nativeClient, adopt) {
-  const flight = flightsByKey.get(key) ?? startFlight(key, nativeClient, adopt)
+function joinFlight(key, client) {
+  let flight = flightsByKey.get(key)
+  if (flight === undefined || flight.invalidations !== generation[INVALIDATIONS]) {
+    flight = startFlight(key, client)
+  }
   flight.joined++ // settled for stats() in one go, below
   return flight
 }
 
-function startFlight(key, nativeClient, adopt) {
-  const flight = { joined: 0, outcome: null, token: null }
-  flight.token = nativeClient.acquire().then((outcome) => {
-    flightsByKey.delete(key) // later callers start a new wait
+function startFlight(key, client) {
+  const flight = { joined: 0, outcome: null, token: null, invalidations: generation[INVALIDATIONS] }
+  const { started, promise } = client.native.acquire()
+  const subject = started && diagnostics.watchingFetches() ? client.subject() : null
+  if (subject !== null) diagnostics.publishFetchStart(subject, 'miss')
+  flight.token = promise.then((outcome) => {
+    if (flightsByKey.get(key) === flight) flightsByKey.delete(key) // later callers start a new wait
     if (outcome.error) {
       calls[ERROR] += flight.joined
-      throw fromNative(outcome.error)
+      const error = fromNative(outcome.error)
+      if (subject !== null) diagnostics.publishFetchEnd(subject, 'miss', outcome, error)
+      throw error
     }
+    if (subject !== null) diagnostics.publishFetchEnd(subject, 'miss', outcome, null)
     calls[outcome.fromCache ? HIT : MISS] += flight.joined
     flight.outcome = outcome
-    adopt(toView(outcome.token))
+    client.adopt(toView(outcome.token))
     return outcome.token.accessToken
   })
   flightsByKey.set(key, flight)
@@ -51,6 +63,7 @@ function toView(snapshot) {
     usableUntil: snapshot.usableUntil,
     refreshAt: snapshot.refreshAt,
     generation: snapshot.generation,
+    quota: cleanQuota(snapshot.quota),
   }
 }
 
@@ -62,6 +75,7 @@ function infoOf(snapshot, fromCache) {
     fromCache,
   }
   if (snapshot.scope !== undefined && snapshot.scope !== null) info.scope = snapshot.scope
+  if (snapshot.quota !== undefined) info.quota = snapshot.quota
   return info
 }
 
@@ -75,6 +89,8 @@ function failCall(err, callback) {
 class TokenClient {
   #native
   #flightKey
+  #flightSide
+  #subject = null
   /** This thread's copy of the entry: a snapshot from Rust, valid while its generation is current. */
   #view = null
 
@@ -86,6 +102,14 @@ class TokenClient {
       throw invalidOptions(err.message)
     }
     this.#flightKey = `${this.#native.key}:${plain.leewaySeconds ?? ''}`
+    // What a flight of this thread needs of this client.
+    this.#flightSide = {
+      native: this.#native,
+      subject: () => this.#subjectOf(),
+      adopt: (view) => {
+        this.#view = view
+      },
+    }
   }
 
   getToken(callback) {
@@ -119,7 +143,9 @@ class TokenClient {
   /** Drops this client's entry for every thread; true if there was one. */
   invalidate() {
     this.#view = null
-    return this.#native.invalidate()
+    const dropped = this.#native.invalidate()
+    if (diagnostics.watchingInvalidations()) diagnostics.publishInvalidate(this.#subjectOf(), 'entry')
+    return dropped
   }
 
   toJSON() {
@@ -136,11 +162,27 @@ class TokenClient {
     if (view === null || view.generation !== generation[0]) return null
     const now = Date.now()
     if (now >= view.usableUntil) return null
-    if (now >= view.refreshAt) {
-      view.refreshAt = Infinity // Rust starts at most one; no need to ask again
-      this.#native.refreshAhead()
-    }
+    if (now >= view.refreshAt) this.#refreshAhead(view)
     return view
+  }
+
+  #refreshAhead(view) {
+    view.refreshAt = Infinity // Rust starts at most one; no need to ask again
+    const watching = diagnostics.watchingFetches()
+    const refreshing = this.#native.refreshAhead(watching)
+    if (refreshing === null) return
+    const subject = this.#subjectOf()
+    diagnostics.publishFetchStart(subject, 'refresh')
+    refreshing.then((outcome) => {
+      const error = outcome.error ? fromNative(outcome.error) : null
+      diagnostics.publishFetchEnd(subject, 'refresh', outcome, error)
+    })
+  }
+
+  /** tokenUrl, clientId and audience, for diagnostics messages. */
+  #subjectOf() {
+    if (this.#subject === null) this.#subject = diagnostics.subjectOf(this.#native.describe())
+    return this.#subject
   }
 
   #answer(callback, wantInfo) {
@@ -157,15 +199,15 @@ class TokenClient {
   #lookup(wantInfo) {
     const snapshot = this.#native.peek()
     if (snapshot !== null) {
-      this.#view = toView(snapshot)
-      calls[HIT]++
-      return Promise.resolve(wantInfo ? infoOf(snapshot, true) : snapshot.accessToken)
-    }
-    const flight = joinFlight(this.#flightKey, this.#native, (view) => {
+      const view = toView(snapshot)
       this.#view = view
-    })
+      calls[HIT]++
+      if (Date.now() >= view.refreshAt) this.#refreshAhead(view)
+      return Promise.resolve(wantInfo ? infoOf(view, true) : view.accessToken)
+    }
+    const flight = joinFlight(this.#flightKey, this.#flightSide)
     if (!wantInfo) return flight.token
-    return flight.token.then(() => infoOf(flight.outcome.token, flight.outcome.fromCache))
+    return flight.token.then(() => infoOf(toView(flight.outcome.token), flight.outcome.fromCache))
   }
 }
 

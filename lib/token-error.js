@@ -1,5 +1,7 @@
 'use strict'
 
+const { cleanQuota } = require('./quota')
+
 /**
  * The one error class of m2m-token. `code` is stable; the other fields are
  * set only where they apply. Built from plain fields, never from a request,
@@ -14,14 +16,22 @@ class TokenError extends Error {
       for (const key of ['status', 'oauthError', 'oauthErrorDescription', 'retryAfter']) {
         if (details[key] !== undefined && details[key] !== null) this[key] = details[key]
       }
+      const quota = cleanQuota(details.quota)
+      if (quota !== undefined) this.quota = quota
     }
   }
 }
 
 Object.defineProperty(TokenError.prototype, 'name', { value: 'TokenError', writable: true, configurable: true })
 
-function invalidOptions(message) {
-  return new TokenError('ERR_INVALID_OPTIONS', message)
+/** `cause`, when given, is the exception user code threw while options were read. */
+function invalidOptions(message, cause) {
+  const err = new TokenError('ERR_INVALID_OPTIONS', message)
+  if (cause !== undefined) {
+    // As `new Error(message, { cause })` sets it: own, not enumerable.
+    Object.defineProperty(err, 'cause', { value: cause, writable: true, configurable: true })
+  }
+  return err
 }
 
 /** From the fields the native layer reports. */

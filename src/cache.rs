@@ -9,18 +9,22 @@
 //! cannot leave its entry waiting forever.
 //!
 //! Each change to a token (new token, failed refresh, invalidation) bumps a
-//! generation number and tells the `on_change` listener, so that faster
-//! per-thread views of the cache (see the binding) know to read it again.
+//! generation number, and each invalidation (eviction included) bumps an
+//! invalidation epoch; both go to the `on_change` listener, so that faster
+//! per-thread views of the cache (see the binding) know to read it again,
+//! and waits that began before an invalidation are not joined after it.
 
 use crate::error::{ErrorCode, TokenError};
+use crate::fetcher::{FetchContext, FetchReason, Fetched, Fetcher, TokenSource};
 use crate::options::{CacheKey, TokenRequest};
 use crate::token::{now_ms, Token};
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Instant;
 use tokio::sync::oneshot;
+
+pub use crate::fetcher::Counters;
 
 pub const DEFAULT_MAX_ENTRIES: usize = 10_000;
 /// After a failed background refresh, wait at least this long before the next one.
@@ -28,17 +32,15 @@ const MIN_REFRESH_COOLDOWN_MS: u64 = 1_000;
 const MAX_REFRESH_COOLDOWN_MS: u64 = 30_000;
 
 pub type Outcome = Result<Arc<Token>, TokenError>;
-pub type FetchFuture = Pin<Box<dyn Future<Output = Result<Token, TokenError>> + Send>>;
 
-/// Gets one token for a request; `Counters::requests` counts its HTTP attempts.
-pub trait Fetcher: Send + Sync + 'static {
-    fn fetch(&self, request: Arc<TokenRequest>, counters: Arc<Counters>) -> FetchFuture;
-}
-
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub requests: AtomicU64,
-    pub refreshes: AtomicU64,
+/// How one flight (one fetch through the fetcher) ended.
+#[derive(Debug, Clone)]
+pub struct FlightReport {
+    pub outcome: Outcome,
+    pub source: TokenSource,
+    /// HTTP attempts this flight made (0 when the store answered).
+    pub attempts: u32,
+    pub duration_ms: f64,
 }
 
 /// A token as one caller may use it, with the generation it was read at.
@@ -59,6 +61,20 @@ pub struct Acquired {
     pub from_cache: bool,
 }
 
+/// What a caller gets at once: a token, or a place in a flight.
+pub enum Begin {
+    Ready(Result<Acquired, TokenError>),
+    Wait(Waiting),
+}
+
+/// A caller's place in an entry's flight.
+pub struct Waiting {
+    entry: Arc<Entry>,
+    answer: oneshot::Receiver<FlightReport>,
+    /// True when this caller's call started the flight.
+    pub started: bool,
+}
+
 struct Entry {
     state: Mutex<EntryState>,
 }
@@ -67,14 +83,21 @@ struct Entry {
 struct EntryState {
     token: Option<Arc<Token>>,
     /// Callers waiting on the request in flight; `Some` while one is.
-    flight: Option<Vec<oneshot::Sender<Outcome>>>,
+    flight: Option<Vec<oneshot::Sender<FlightReport>>>,
     /// No background refresh before this instant (after one failed).
     refresh_not_before_ms: u64,
     /// The server's `Retry-After` window: fail fast until then.
     rate_limited_until_ms: u64,
 }
 
-type ChangeListener = Box<dyn Fn(u32) + Send + Sync>;
+/// What the listener is told on every change.
+#[derive(Clone, Copy, Debug)]
+pub struct Change {
+    pub generation: u32,
+    pub invalidations: u32,
+}
+
+type ChangeListener = Box<dyn Fn(Change) + Send + Sync>;
 
 pub struct TokenCache {
     entries: Mutex<HashMap<CacheKey, Arc<Entry>>>,
@@ -82,6 +105,7 @@ pub struct TokenCache {
     runtime: tokio::runtime::Handle,
     counters: Arc<Counters>,
     generation: AtomicU32,
+    invalidations: AtomicU32,
     on_change: RwLock<Option<ChangeListener>>,
     max_entries: usize,
 }
@@ -103,6 +127,7 @@ impl TokenCache {
             runtime,
             counters: Arc::new(Counters::default()),
             generation: AtomicU32::new(1),
+            invalidations: AtomicU32::new(1),
             on_change: RwLock::new(None),
             max_entries: max_entries.max(1),
         })
@@ -116,7 +141,11 @@ impl TokenCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    pub fn counters(&self) -> &Counters {
+    pub fn invalidations(&self) -> u32 {
+        self.invalidations.load(Ordering::Acquire)
+    }
+
+    pub fn counters(&self) -> &Arc<Counters> {
         &self.counters
     }
 
@@ -128,12 +157,30 @@ impl TokenCache {
         self.len() == 0
     }
 
-    /// The cached token if it is usable now, without waiting; starts a
-    /// background refresh when one is due.
+    /// The cached token if it is usable now, without waiting. A refresh
+    /// that is due is the caller's to start (`refresh_ahead`), so that the
+    /// thread that starts it can report it.
     pub fn peek(self: &Arc<Self>, request: &Arc<TokenRequest>) -> Option<Snapshot> {
         // Read the generation before the state: a change racing with this
         // read then leaves the snapshot looking stale, never the reverse.
         let generation = self.generation();
+        let entry = lock(&self.entries).get(&request.key).cloned()?;
+        let state = lock(&entry.state);
+        let token = state
+            .token
+            .clone()
+            .filter(|t| t.is_usable_at(now_ms(), request.policy.leeway_ms))?;
+        Some(snapshot(&state, token, request, Some(generation)))
+    }
+
+    /// Starts a background refresh if the cached token is past its
+    /// refresh-ahead point and none is in flight or cooling down. With
+    /// `want_report`, the returned receiver hears how the refresh ended.
+    pub fn refresh_ahead(
+        self: &Arc<Self>,
+        request: &Arc<TokenRequest>,
+        want_report: bool,
+    ) -> Option<oneshot::Receiver<FlightReport>> {
         let entry = lock(&self.entries).get(&request.key).cloned()?;
         let mut state = lock(&entry.state);
         let now = now_ms();
@@ -141,23 +188,12 @@ impl TokenCache {
             .token
             .clone()
             .filter(|t| t.is_usable_at(now, request.policy.leeway_ms))?;
-        self.refresh_if_due(&entry, &mut state, request, &token, now);
-        Some(snapshot(&state, token, request, Some(generation)))
-    }
-
-    /// Starts a background refresh if the cached token is past its
-    /// refresh-ahead point and none is in flight or cooling down.
-    pub fn refresh_ahead(self: &Arc<Self>, request: &Arc<TokenRequest>) {
-        let Some(entry) = lock(&self.entries).get(&request.key).cloned() else {
-            return;
-        };
-        let mut state = lock(&entry.state);
-        let now = now_ms();
-        if let Some(token) = state.token.clone() {
-            if token.is_usable_at(now, request.policy.leeway_ms) {
-                self.refresh_if_due(&entry, &mut state, request, &token, now);
-            }
+        if !self.refresh_if_due(&entry, &mut state, request, &token, now) || !want_report {
+            return None;
         }
+        let (tx, rx) = oneshot::channel();
+        state.flight.get_or_insert_with(Vec::new).push(tx);
+        Some(rx)
     }
 
     /// A usable token: from the cache at once, else from the request in
@@ -166,59 +202,127 @@ impl TokenCache {
         self: &Arc<Self>,
         request: Arc<TokenRequest>,
     ) -> Result<Acquired, TokenError> {
-        let entry = self.entry_for(&request);
-        let waiting = {
-            let mut state = lock(&entry.state);
-            let now = now_ms();
-            if let Some(token) = state.token.clone() {
-                if token.is_usable_at(now, request.policy.leeway_ms) {
-                    self.refresh_if_due(&entry, &mut state, &request, &token, now);
-                    let generation = self.generation_if_current(&request.key, &entry);
-                    return Ok(Acquired {
-                        snapshot: snapshot(&state, token, &request, generation),
-                        from_cache: true,
-                    });
-                }
+        match self.begin(&request) {
+            Begin::Ready(result) => result,
+            Begin::Wait(waiting) => self.finish(&request, waiting).await,
+        }
+    }
+
+    /// The synchronous half of `acquire`: answers from the cache, or joins
+    /// (or starts) the entry's flight. Whatever happened before this call
+    /// returned (an invalidation included) is seen by it.
+    pub fn begin(self: &Arc<Self>, request: &Arc<TokenRequest>) -> Begin {
+        let (entry, evicted) = self.entry_for(request);
+        if evicted {
+            self.invalidated();
+        }
+        let mut state = lock(&entry.state);
+        let now = now_ms();
+        if let Some(token) = state.token.clone() {
+            if token.is_usable_at(now, request.policy.leeway_ms) {
+                self.refresh_if_due(&entry, &mut state, request, &token, now);
+                let generation = self.generation_if_current(&request.key, &entry);
+                return Begin::Ready(Ok(Acquired {
+                    snapshot: snapshot(&state, token, request, generation),
+                    from_cache: true,
+                }));
             }
-            if now < state.rate_limited_until_ms && state.flight.is_none() {
-                return Err(rate_limited_fast(state.rate_limited_until_ms - now));
+        }
+        if now < state.rate_limited_until_ms && state.flight.is_none() {
+            return Begin::Ready(Err(rate_limited_fast(state.rate_limited_until_ms - now)));
+        }
+        let (tx, rx) = oneshot::channel();
+        let started = match &mut state.flight {
+            Some(waiters) => {
+                waiters.push(tx);
+                false
             }
-            let (tx, rx) = oneshot::channel();
-            match &mut state.flight {
-                Some(waiters) => waiters.push(tx),
-                None => {
-                    state.flight = Some(vec![tx]);
-                    self.spawn_flight(entry.clone(), request.clone(), false);
-                }
+            None => {
+                state.flight = Some(vec![tx]);
+                let current = state.token.clone();
+                self.spawn_flight(entry.clone(), request.clone(), FetchReason::Miss, current);
+                true
             }
-            rx
         };
-        let token = waiting.await.unwrap_or_else(|_| {
-            Err(TokenError::new(
-                ErrorCode::Network,
-                "token request was abandoned",
-            ))
-        })?;
-        let state = lock(&entry.state);
-        let generation = self.generation_if_current(&request.key, &entry);
-        Ok(Acquired {
-            snapshot: snapshot(&state, token, &request, generation),
-            from_cache: false,
+        drop(state);
+        Begin::Wait(Waiting {
+            entry,
+            answer: rx,
+            started,
         })
     }
 
-    /// Drops the entry for `key`; true if there was one.
-    pub fn invalidate(&self, key: &CacheKey) -> bool {
-        let removed = lock(&self.entries).remove(key).is_some();
-        if removed {
-            self.changed();
+    /// The waiting half of `acquire`: the flight's token, judged by this
+    /// caller's own leeway.
+    pub async fn finish(
+        &self,
+        request: &TokenRequest,
+        waiting: Waiting,
+    ) -> Result<Acquired, TokenError> {
+        self.finish_reported(request, waiting).await.0
+    }
+
+    /// As `finish`, with the flight's report when this caller started it.
+    pub async fn finish_reported(
+        &self,
+        request: &TokenRequest,
+        waiting: Waiting,
+    ) -> (Result<Acquired, TokenError>, Option<FlightReport>) {
+        let Waiting {
+            entry,
+            answer,
+            started,
+        } = waiting;
+        let Ok(report) = answer.await else {
+            let abandoned = TokenError::new(ErrorCode::Network, "token request was abandoned");
+            return (Err(abandoned), None);
+        };
+        let result = report.outcome.clone().and_then(|token| {
+            if !token.is_usable_at(now_ms(), request.policy.leeway_ms) {
+                return Err(within_leeway(&token, request));
+            }
+            let state = lock(&entry.state);
+            let generation = self.generation_if_current(&request.key, &entry);
+            Ok(Acquired {
+                snapshot: snapshot(&state, token, request, generation),
+                from_cache: false,
+            })
+        });
+        (result, started.then_some(report))
+    }
+
+    /// Drops the entry for `request` process-wide (and in its store); true
+    /// if this process had one.
+    pub fn invalidate(&self, request: &Arc<TokenRequest>) -> bool {
+        let removed = lock(&self.entries).remove(&request.key);
+        let dropped = removed
+            .as_ref()
+            .and_then(|entry| lock(&entry.state).token.clone());
+        self.invalidated();
+        self.fetcher.invalidated(request, dropped);
+        removed.is_some()
+    }
+
+    /// Drops the entry for `key` if it holds a token that `is_stale` says
+    /// was invalidated elsewhere (another process sharing a store).
+    pub fn drop_if(&self, key: &CacheKey, is_stale: &dyn Fn(&Token) -> bool) -> bool {
+        let mut entries = lock(&self.entries);
+        let stale = entries
+            .get(key)
+            .is_some_and(|entry| lock(&entry.state).token.as_deref().is_some_and(is_stale));
+        if stale {
+            entries.remove(key);
         }
-        removed
+        drop(entries);
+        if stale {
+            self.invalidated();
+        }
+        stale
     }
 
     pub fn clear(&self) {
         lock(&self.entries).clear();
-        self.changed();
+        self.invalidated();
     }
 
     /// The current generation if `entry` is still the one registered for
@@ -231,50 +335,81 @@ impl TokenCache {
         current.then_some(generation)
     }
 
-    fn entry_for(&self, request: &TokenRequest) -> Arc<Entry> {
+    /// The entry for `request`, made if need be; true when making room
+    /// evicted others.
+    fn entry_for(&self, request: &TokenRequest) -> (Arc<Entry>, bool) {
         let mut entries = lock(&self.entries);
         if let Some(entry) = entries.get(&request.key) {
-            return entry.clone();
+            return (entry.clone(), false);
         }
-        if entries.len() >= self.max_entries {
+        let evicted = entries.len() >= self.max_entries;
+        if evicted {
             evict(&mut entries, self.max_entries - 1);
         }
         let entry = Arc::new(Entry {
             state: Mutex::new(EntryState::default()),
         });
         entries.insert(request.key, entry.clone());
-        entry
+        (entry, evicted)
     }
 
+    /// Starts a refresh if one is due; true if it did.
     fn refresh_if_due(
         self: &Arc<Self>,
         entry: &Arc<Entry>,
         state: &mut EntryState,
         request: &Arc<TokenRequest>,
-        token: &Token,
+        token: &Arc<Token>,
         now: u64,
-    ) {
+    ) -> bool {
         let due = now >= token.schedule(request.policy.leeway_ms).refresh_at_ms
             && now >= state.refresh_not_before_ms
             && now >= state.rate_limited_until_ms;
-        if due && state.flight.is_none() {
-            state.flight = Some(Vec::new());
-            self.counters.refreshes.fetch_add(1, Ordering::Relaxed);
-            self.spawn_flight(entry.clone(), request.clone(), true);
+        if !due || state.flight.is_some() {
+            return false;
         }
+        state.flight = Some(Vec::new());
+        self.counters.refreshes.fetch_add(1, Ordering::Relaxed);
+        self.spawn_flight(
+            entry.clone(),
+            request.clone(),
+            FetchReason::Refresh,
+            Some(token.clone()),
+        );
+        true
     }
 
     fn spawn_flight(
         self: &Arc<Self>,
         entry: Arc<Entry>,
         request: Arc<TokenRequest>,
-        background: bool,
+        reason: FetchReason,
+        current: Option<Arc<Token>>,
     ) {
         let cache = self.clone();
-        let fetch = self.fetcher.fetch(request.clone(), self.counters.clone());
+        let attempts = Arc::new(AtomicU32::new(0));
+        let context = FetchContext {
+            reason,
+            current,
+            attempts: attempts.clone(),
+        };
+        let fetch = self
+            .fetcher
+            .fetch(request.clone(), self.counters.clone(), context);
         self.runtime.spawn(async move {
-            let result = fetch.await.map(Arc::new);
-            cache.land_flight(&entry, &request, result, background);
+            let started = Instant::now();
+            let result = fetch.await;
+            let (outcome, source) = match result {
+                Ok(Fetched { token, source }) => (Ok(Arc::new(token)), source),
+                Err(error) => (Err(error), TokenSource::Endpoint),
+            };
+            let report = FlightReport {
+                outcome,
+                source,
+                attempts: attempts.load(Ordering::Relaxed),
+                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            };
+            cache.land_flight(&entry, &request, report, reason == FetchReason::Refresh);
         });
     }
 
@@ -283,13 +418,13 @@ impl TokenCache {
         &self,
         entry: &Entry,
         request: &TokenRequest,
-        result: Outcome,
+        report: FlightReport,
         background: bool,
     ) {
         let now = now_ms();
         let waiters = {
             let mut state = lock(&entry.state);
-            match &result {
+            match &report.outcome {
                 Ok(token) => {
                     state.token = Some(token.clone());
                     state.refresh_not_before_ms = 0;
@@ -319,20 +454,34 @@ impl TokenCache {
             }
             state.flight.take().unwrap_or_default()
         };
-        self.changed();
+        self.changed(false);
         for waiter in waiters {
             // A waiter that went away (its thread ended) needs no answer.
-            let _ = waiter.send(result.clone());
+            let _ = waiter.send(report.clone());
         }
     }
 
-    fn changed(&self) {
+    fn invalidated(&self) {
+        self.changed(true);
+    }
+
+    fn changed(&self, invalidation: bool) {
+        let invalidations = if invalidation {
+            self.invalidations
+                .fetch_add(1, Ordering::AcqRel)
+                .wrapping_add(1)
+        } else {
+            self.invalidations()
+        };
         let generation = self
             .generation
             .fetch_add(1, Ordering::AcqRel)
             .wrapping_add(1);
         if let Some(listener) = &*self.on_change.read().unwrap_or_else(|e| e.into_inner()) {
-            listener(generation);
+            listener(Change {
+                generation,
+                invalidations,
+            });
         }
     }
 }
@@ -360,6 +509,16 @@ fn snapshot(
     }
 }
 
+fn within_leeway(token: &Token, request: &TokenRequest) -> TokenError {
+    let lifetime_s = token.expires_at_ms.saturating_sub(token.obtained_at_ms) / 1000;
+    TokenError::invalid_response(format!(
+        "token expires in {} s, within leewaySeconds ({} s): it could never be used",
+        lifetime_s,
+        request.policy.leeway_ms / 1000
+    ))
+    .with_status(200)
+}
+
 /// A tenth of what remains usable, within [1 s, 30 s]: retries soon enough
 /// to get a new token before the old one runs out, never in a tight loop.
 fn refresh_cooldown_ms(token: Option<&Token>, request: &TokenRequest, now: u64) -> u64 {
@@ -384,7 +543,10 @@ fn rate_limited_fast(remaining_ms: u64) -> TokenError {
     error
 }
 
-/// Makes room: idle entries without a usable token go first, then any idle ones.
+/// Makes room, least useful first: idle entries without a usable token,
+/// then idle ones, then (the bound holds whatever happens) entries with a
+/// request in flight, whose waiting callers still get that request's
+/// answer; it just is not kept.
 fn evict(entries: &mut HashMap<CacheKey, Arc<Entry>>, target: usize) {
     let now = now_ms();
     // try_lock: callers may hold an entry's lock while they look at the map,
@@ -396,10 +558,11 @@ fn evict(entries: &mut HashMap<CacheKey, Arc<Entry>>, target: usize) {
         state.flight.is_none()
             && (!want_expired || state.token.as_ref().is_none_or(|t| t.expires_at_ms <= now))
     };
-    for want_expired in [true, false] {
+    // Passes: idle and expired, idle, any.
+    for (want_idle, want_expired) in [(true, true), (true, false), (false, false)] {
         let victims: Vec<CacheKey> = entries
             .iter()
-            .filter(|(_, e)| idle(e, want_expired))
+            .filter(|(_, e)| !want_idle || idle(e, want_expired))
             .map(|(k, _)| *k)
             .take(entries.len().saturating_sub(target))
             .collect();

@@ -1,4 +1,5 @@
 use super::*;
+use crate::fetcher::{FetchFuture, Fetched, TokenSource};
 use crate::options::RawOptions;
 use crate::secret::Secret;
 use std::sync::atomic::AtomicUsize;
@@ -12,23 +13,29 @@ struct ScriptedFetcher {
 }
 
 impl Fetcher for ScriptedFetcher {
-    fn fetch(&self, request: Arc<TokenRequest>, counters: Arc<Counters>) -> FetchFuture {
+    fn fetch(
+        &self,
+        _request: Arc<TokenRequest>,
+        counters: Arc<Counters>,
+        context: FetchContext,
+    ) -> FetchFuture {
         let n = self.calls.fetch_add(1, Ordering::SeqCst);
-        counters.requests.fetch_add(1, Ordering::Relaxed);
+        context.count_attempt(&counters);
         let step = self.script[n.min(self.script.len() - 1)];
         let delay = self.delay;
         Box::pin(async move {
             tokio::time::sleep(delay).await;
             match step {
-                Ok(lifetime_ms) => Ok(Token::new(
-                    Secret::new(format!("token-{n}")),
-                    "Bearer".into(),
-                    None,
-                    now_ms(),
-                    lifetime_ms,
-                    request.policy.leeway_ms,
-                )
-                .expect("scripted token outlives the leeway")),
+                Ok(lifetime_ms) => Ok(Fetched {
+                    token: Token::new(
+                        Secret::new(format!("token-{n}")),
+                        "Bearer".into(),
+                        None,
+                        now_ms(),
+                        lifetime_ms,
+                    ),
+                    source: TokenSource::Endpoint,
+                }),
                 Err(code) => {
                     let mut e = TokenError::new(code, "scripted failure");
                     if code == ErrorCode::RateLimited {
@@ -118,8 +125,8 @@ async fn invalidation_makes_the_next_call_fetch_anew() {
     let req = request("invalidate", 60.0);
     let before = cache.generation();
     cache.acquire(req.clone()).await.unwrap();
-    assert!(cache.invalidate(&req.key));
-    assert!(!cache.invalidate(&req.key));
+    assert!(cache.invalidate(&req));
+    assert!(!cache.invalidate(&req));
     assert!(cache.generation() > before);
     assert!(cache.peek(&req).is_none());
     assert_eq!(
@@ -139,8 +146,18 @@ async fn a_hit_past_the_refresh_point_is_answered_at_once_and_refreshes_once() {
     cache.acquire(req.clone()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let hit = cache.peek(&req).expect("still usable");
+    assert!(hit.refresh_at_ms <= now_ms(), "a refresh is due");
+    assert!(
+        cache.refresh_ahead(&req, false).is_none(),
+        "started, unreported"
+    );
+    let hit = cache.peek(&req).expect("still usable");
     assert_eq!(hit.token.access_token.expose(), "token-0");
     assert_eq!(hit.refresh_at_ms, u64::MAX, "a refresh is in flight");
+    assert!(
+        cache.refresh_ahead(&req, true).is_none(),
+        "only one at a time"
+    );
     assert!(cache.peek(&req).is_some());
     assert_eq!(cache.counters().refreshes.load(Ordering::Relaxed), 1);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -157,7 +174,8 @@ async fn a_failed_refresh_keeps_the_usable_token_and_cools_down() {
     let req = request("refresh-fails", 0.0);
     cache.acquire(req.clone()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1_360)).await;
-    assert!(cache.peek(&req).is_some()); // starts the refresh, which fails
+    assert!(cache.peek(&req).is_some());
+    cache.refresh_ahead(&req, false); // starts the refresh, which fails
     tokio::time::sleep(Duration::from_millis(30)).await;
     let after = cache.peek(&req).expect("old token still usable");
     assert_eq!(after.token.access_token.expose(), "token-0");
@@ -221,11 +239,78 @@ async fn every_change_is_announced_with_its_generation() {
     let (cache, _) = cache_with(vec![Ok(3_600_000)], 0);
     let seen = Arc::new(AtomicU32::new(0));
     let sink = seen.clone();
-    cache.set_change_listener(Box::new(move |g| sink.store(g, Ordering::SeqCst)));
+    cache.set_change_listener(Box::new(move |c: Change| {
+        sink.store(c.generation, Ordering::SeqCst)
+    }));
     let req = request("listener", 60.0);
     let acquired = cache.acquire(req.clone()).await.unwrap();
     assert_eq!(seen.load(Ordering::SeqCst), cache.generation());
     assert_eq!(acquired.snapshot.generation, Some(cache.generation()));
-    cache.invalidate(&req.key);
+    cache.invalidate(&req);
     assert_eq!(seen.load(Ordering::SeqCst), cache.generation());
+}
+
+#[tokio::test]
+async fn invalidations_and_evictions_bump_the_epoch_but_new_tokens_do_not() {
+    let (cache, _) = cache_with(vec![Ok(3_600_000)], 0);
+    let req = request("epoch", 60.0);
+    let start = cache.invalidations();
+    cache.acquire(req.clone()).await.unwrap();
+    assert_eq!(
+        cache.invalidations(),
+        start,
+        "a new token is no invalidation"
+    );
+    cache.invalidate(&req);
+    assert_eq!(cache.invalidations(), start.wrapping_add(1));
+    cache.clear();
+    assert_eq!(cache.invalidations(), start.wrapping_add(2));
+}
+
+#[tokio::test]
+async fn the_bound_holds_while_every_entry_waits_on_a_request() {
+    let fetcher = Arc::new(ScriptedFetcher {
+        calls: AtomicUsize::new(0),
+        delay: Duration::from_millis(200),
+        script: vec![Ok(3_600_000)],
+    });
+    let cache = TokenCache::new(fetcher, tokio::runtime::Handle::current(), 5);
+    let epoch = cache.invalidations();
+    let calls: Vec<_> = (0..20)
+        .map(|i| {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.acquire(request(&format!("busy-{i}"), 60.0)).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(cache.len() <= 5, "{} entries", cache.len());
+    assert_ne!(cache.invalidations(), epoch, "eviction is an invalidation");
+    for call in calls {
+        // an evicted entry's callers still get their request's answer
+        assert!(call.await.unwrap().is_ok());
+    }
+    assert!(cache.len() <= 5);
+}
+
+#[tokio::test]
+async fn each_caller_is_judged_by_its_own_leeway() {
+    // a 100 s token, shared by callers with leeway 0 s and 200 s
+    for order in [[0.0, 200.0], [200.0, 0.0]] {
+        let (cache, fetcher) = cache_with(vec![Ok(100_000)], 50);
+        let id = format!("leeway-{}", order[0]);
+        let (a, b) = (request(&id, order[0]), request(&id, order[1]));
+        let (ra, rb) = tokio::join!(cache.acquire(a), cache.acquire(b));
+        for (leeway, result) in [(order[0], ra), (order[1], rb)] {
+            if leeway == 0.0 {
+                assert!(result.is_ok(), "the 0 s caller gets the 100 s token");
+            } else {
+                assert_eq!(result.unwrap_err().code, ErrorCode::InvalidResponse);
+            }
+        }
+        assert_eq!(
+            fetcher.calls.load(Ordering::SeqCst),
+            1,
+            "one shared request"
+        );
+    }
 }

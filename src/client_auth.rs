@@ -63,11 +63,35 @@ impl ClientAuth {
         hash.finalize().into()
     }
 
-    /// Texts that must never appear in anything we report.
-    pub fn secret_texts(&self) -> Vec<&str> {
+    /// Every form in which this module sends the credential (raw,
+    /// form-urlencoded, percent-encoded, the Basic header value and its
+    /// base64 part): none may appear in anything we report, even when a
+    /// server echoes the request back.
+    pub fn secret_texts(&self, client_id: &str) -> Vec<Secret> {
         match self {
-            ClientAuth::SecretPost(s) | ClientAuth::SecretBasic(s) => vec![s.expose()],
-            ClientAuth::PrivateKeyJwt(signer) => vec![signer.key_pem.expose()],
+            ClientAuth::SecretPost(s) | ClientAuth::SecretBasic(s) => {
+                let raw = s.expose();
+                let form = form_urlencoded::byte_serialize(raw.as_bytes()).collect::<String>();
+                let percent = form.replace('+', "%20");
+                let header = basic_authorization(client_id, raw);
+                let base64 = header.expose().trim_start_matches("Basic ").to_owned();
+                vec![
+                    s.clone(),
+                    Secret::new(form),
+                    Secret::new(percent),
+                    Secret::new(base64),
+                    header,
+                ]
+            }
+            ClientAuth::PrivateKeyJwt(signer) => vec![signer.key_pem.clone()],
+        }
+    }
+
+    /// The credential's bytes, from which a shared store derives its keys.
+    pub fn key_material(&self) -> &[u8] {
+        match self {
+            ClientAuth::SecretPost(s) | ClientAuth::SecretBasic(s) => s.expose().as_bytes(),
+            ClientAuth::PrivateKeyJwt(signer) => signer.key_pem.expose().as_bytes(),
         }
     }
 
@@ -164,6 +188,7 @@ impl AssertionSigner {
 
     fn algorithm_name(&self) -> &'static str {
         match self.algorithm {
+            Algorithm::RS384 => "RS384",
             Algorithm::PS256 => "PS256",
             Algorithm::ES256 => "ES256",
             _ => "RS256",
@@ -209,10 +234,11 @@ impl AssertionSigner {
 pub fn parse_algorithm(name: &str) -> Result<Algorithm, TokenError> {
     match name {
         "RS256" => Ok(Algorithm::RS256),
+        "RS384" => Ok(Algorithm::RS384),
         "PS256" => Ok(Algorithm::PS256),
         "ES256" => Ok(Algorithm::ES256),
         other => Err(TokenError::invalid_options(format!(
-            "signingAlgorithm must be 'RS256', 'PS256' or 'ES256', not '{}'",
+            "signingAlgorithm must be 'RS256', 'RS384', 'PS256' or 'ES256', not '{}'",
             other.chars().take(20).collect::<String>()
         ))),
     }

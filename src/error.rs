@@ -4,6 +4,7 @@
 //! the server's OAuth error fields; they never quote a request body, so a
 //! client secret, private key or access token cannot reach them.
 
+use crate::quota::Quota;
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +42,9 @@ pub struct TokenError {
     pub oauth_error_description: Option<String>,
     /// Seconds the server asked us to wait (429 `Retry-After`).
     pub retry_after: Option<u64>,
+    /// Auth0's quota headers, when the failing answer carried them.
+    /// Boxed: errors travel in `Result`s everywhere, and most have none.
+    pub quota: Option<Box<Quota>>,
 }
 
 impl TokenError {
@@ -52,6 +56,7 @@ impl TokenError {
             oauth_error: None,
             oauth_error_description: None,
             retry_after: None,
+            quota: None,
         }
     }
 
@@ -63,6 +68,11 @@ impl TokenError {
         Self::new(ErrorCode::InvalidResponse, message)
     }
 
+    pub fn with_quota(mut self, quota: Option<Quota>) -> Self {
+        self.quota = quota.map(Box::new);
+        self
+    }
+
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
         self
@@ -72,7 +82,11 @@ impl TokenError {
     /// fields: a server may echo what it was sent, and what it was sent
     /// includes the credential.
     pub fn redact(mut self, secrets: &[&str]) -> Self {
-        for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        // Longest first: a short form may be part of a longer one (the base64
+        // credentials inside the whole header value).
+        let mut secrets: Vec<&str> = secrets.iter().copied().filter(|s| s.len() >= 4).collect();
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        for secret in secrets {
             for field in [
                 Some(&mut self.message),
                 self.oauth_error.as_mut(),

@@ -3,11 +3,14 @@
 //! that stops at 1 MiB because the server is not trusted.
 
 use crate::error::{ErrorCode, TokenError};
+use crate::fetcher::{Counters, FetchContext, FetchFuture, Fetched, Fetcher, TokenSource};
 use crate::options::TokenRequest;
+use crate::quota::Quota;
 use crate::response::{self, TokenResponse};
 use crate::secret::Secret;
 use crate::token::{now_ms, Token};
 use rand::Rng;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -17,22 +20,22 @@ const BACKOFF_CAP: Duration = Duration::from_secs(2);
 /// call at once, because holding callers for minutes is worse than telling them.
 pub const MAX_RETRY_AFTER_WAIT_SECS: u64 = 30;
 
-/// The fetcher the process uses: real HTTP through the shared clients.
+/// The fetcher behind every store: real HTTP through the shared clients.
 pub struct HttpFetcher;
 
-impl crate::cache::Fetcher for HttpFetcher {
+impl Fetcher for HttpFetcher {
     fn fetch(
         &self,
-        request: std::sync::Arc<TokenRequest>,
-        counters: std::sync::Arc<crate::cache::Counters>,
-    ) -> crate::cache::FetchFuture {
+        request: Arc<TokenRequest>,
+        counters: Arc<Counters>,
+        context: FetchContext,
+    ) -> FetchFuture {
         Box::pin(async move {
-            let count = || {
-                counters
-                    .requests
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            };
-            fetch_token(&request, &count).await
+            let token = fetch_token(&request, &|| context.count_attempt(&counters)).await?;
+            Ok(Fetched {
+                token,
+                source: TokenSource::Endpoint,
+            })
         })
     }
 }
@@ -51,7 +54,10 @@ pub async fn fetch_token(
     request: &TokenRequest,
     on_attempt: &(dyn Fn() + Send + Sync),
 ) -> Result<Token, TokenError> {
-    let client = crate::runtime::http_client(request.ca.as_deref())?;
+    let proxy = url::Url::parse(&request.token_url)
+        .ok()
+        .and_then(|endpoint| request.proxy.for_endpoint(&endpoint));
+    let client = crate::runtime::http_client(request.ca.as_deref(), proxy.as_ref())?;
     let mut retries_left = request.policy.retries;
     let mut attempt_number = 0u32;
     loop {
@@ -93,7 +99,8 @@ pub async fn fetch_token(
 }
 
 fn redact(error: TokenError, request: &TokenRequest) -> TokenError {
-    error.redact(&request.secret_texts())
+    let secrets = request.secret_texts();
+    error.redact(&secrets.iter().map(Secret::expose).collect::<Vec<_>>())
 }
 
 /// Exponential backoff with full jitter: a random wait up to a doubling bound.
@@ -128,6 +135,7 @@ async fn attempt_once(client: &reqwest::Client, request: &TokenRequest) -> Attem
     };
     let status = response.status().as_u16();
     let retry_after = retry_after_secs(response.headers());
+    let quota = crate::quota::from_headers(response.headers());
     let body = match read_capped(&mut response).await {
         Ok(body) => body,
         Err(e) => {
@@ -140,26 +148,35 @@ async fn attempt_once(client: &reqwest::Client, request: &TokenRequest) -> Attem
             }
         }
     };
-    classify(status, retry_after, &body, request.policy.leeway_ms)
+    with_quota(classify(status, retry_after, &body), quota)
+}
+
+/// Auth0 reports the tenant's token quota on every answer, errors included.
+fn with_quota(attempt: Attempt, quota: Option<Quota>) -> Attempt {
+    match attempt {
+        Attempt::Done(Ok(token)) => Attempt::Done(Ok(token.with_quota(quota))),
+        Attempt::Done(Err(error)) => Attempt::Done(Err(error.with_quota(quota))),
+        Attempt::Retryable { error, wait } => Attempt::Retryable {
+            error: error.with_quota(quota),
+            wait,
+        },
+    }
 }
 
 /// Turns a complete answer into a token, a final error, or a retry.
-fn classify(status: u16, retry_after: Option<u64>, body: &[u8], leeway_ms: u64) -> Attempt {
+fn classify(status: u16, retry_after: Option<u64>, body: &[u8]) -> Attempt {
     match status {
         200..=299 => {
             let obtained_at_ms = now_ms();
             Attempt::Done(
-                response::parse_success(status, body, obtained_at_ms).and_then(|r| {
-                    let TokenResponse { access_token, token_type, scope, lifetime_ms } = r;
-                    Token::new(access_token, token_type, scope, obtained_at_ms, lifetime_ms, leeway_ms)
-                        .ok_or_else(|| {
-                            TokenError::invalid_response(format!(
-                                "token expires in {} s, within leewaySeconds ({} s): it could never be used",
-                                lifetime_ms / 1000,
-                                leeway_ms / 1000
-                            ))
-                            .with_status(status)
-                        })
+                response::parse_success(status, body, obtained_at_ms).map(|r| {
+                    let TokenResponse {
+                        access_token,
+                        token_type,
+                        scope,
+                        lifetime_ms,
+                    } = r;
+                    Token::new(access_token, token_type, scope, obtained_at_ms, lifetime_ms)
                 }),
             )
         }
@@ -266,7 +283,19 @@ fn transport_error(error: &reqwest::Error) -> TokenError {
         causes.push(' ');
         source = e.source();
     }
-    let message = if causes.contains("certificate") || causes.contains("unknownissuer") {
+    if causes.contains("proxy authentication required")
+        || causes.contains("proxy authorization required")
+        || causes.contains(" 407")
+    {
+        return TokenError::new(
+            ErrorCode::HttpStatus,
+            "the proxy refused the request: proxy authentication required (HTTP 407)",
+        )
+        .with_status(407);
+    }
+    let message = if causes.contains("tunnel") || causes.contains("proxy") {
+        "the proxy could not reach the token endpoint"
+    } else if causes.contains("certificate") || causes.contains("unknownissuer") {
         "TLS certificate problem: the token endpoint's certificate is not trusted (pass the `ca` option or set NODE_EXTRA_CA_CERTS)"
     } else if causes.contains("dns") || causes.contains("resolve") || causes.contains("lookup") {
         "cannot resolve the token endpoint's host name"
@@ -302,10 +331,10 @@ mod tests {
     #[test]
     fn server_errors_and_429_are_retried_but_oauth_errors_are_not() {
         assert!(matches!(
-            classify(503, None, b"", 0),
+            classify(503, None, b""),
             Attempt::Retryable { .. }
         ));
-        match classify(429, Some(3), b"", 0) {
+        match classify(429, Some(3), b"") {
             Attempt::Retryable { error, wait } => {
                 assert_eq!(error.code, ErrorCode::RateLimited);
                 assert_eq!(error.retry_after, Some(3));
@@ -313,27 +342,23 @@ mod tests {
             }
             _ => panic!("429 must be retryable"),
         }
-        let err = done(classify(401, None, br#"{"error":"invalid_client"}"#, 0)).unwrap_err();
+        let err = done(classify(401, None, br#"{"error":"invalid_client"}"#)).unwrap_err();
         assert_eq!(err.code, ErrorCode::OAuth);
     }
 
     #[test]
-    fn a_token_living_within_the_leeway_is_refused() {
-        let err = done(classify(
-            200,
-            None,
-            br#"{"access_token":"t","expires_in":30}"#,
-            60_000,
-        ))
-        .unwrap_err();
-        assert_eq!(err.code, ErrorCode::InvalidResponse);
-        assert!(done(classify(
-            200,
-            None,
-            br#"{"access_token":"t","expires_in":90}"#,
-            60_000
-        ))
-        .is_ok());
+    fn quota_headers_ride_on_tokens_and_errors() {
+        let quota = crate::quota::parse_buckets("b=per_hour;q=10;r=7;t=3540").map(|b| Quota {
+            client: Some(b),
+            organization: None,
+        });
+        let ok = classify(200, None, br#"{"access_token":"t","expires_in":90}"#);
+        let token = done(with_quota(ok, quota)).unwrap();
+        assert_eq!(token.quota, quota);
+        match with_quota(classify(429, None, b""), quota) {
+            Attempt::Retryable { error, .. } => assert_eq!(error.quota.map(|q| *q), quota),
+            _ => panic!("429 must be retryable"),
+        }
     }
 
     #[test]

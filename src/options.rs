@@ -4,7 +4,9 @@
 use crate::client_auth::{AssertionSigner, ClientAuth};
 use crate::endpoint::{self, Endpoint};
 use crate::error::TokenError;
+use crate::proxy::ProxyChoice;
 use crate::secret::Secret;
+use crate::store::StoreSpec;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
@@ -46,6 +48,15 @@ pub struct RawOptions {
     pub timeout_ms: Option<f64>,
     pub retries: Option<f64>,
     pub ca: Option<String>,
+    pub store: Option<String>,
+    pub proxy: Option<ProxyOption>,
+}
+
+/// The `proxy` option: a URL, or `false` to ignore the environment.
+#[derive(Debug, Clone)]
+pub enum ProxyOption {
+    Url(Secret),
+    Off,
 }
 
 /// How one caller wants its requests made; not part of the cache key.
@@ -68,6 +79,8 @@ pub struct TokenRequest {
     /// Sorted by name so that equal options give equal keys.
     pub extra_params: Vec<(String, String)>,
     pub ca: Option<String>,
+    pub store: StoreSpec,
+    pub proxy: ProxyChoice,
     pub policy: Policy,
     pub key: CacheKey,
 }
@@ -110,6 +123,8 @@ impl TokenRequest {
                 ));
             }
         }
+        let store = StoreSpec::parse(raw.store.as_deref().unwrap_or("memory"))?;
+        let proxy = ProxyChoice::from_option(raw.proxy)?;
         let Endpoint {
             token_url,
             default_audience,
@@ -123,6 +138,8 @@ impl TokenRequest {
             scope: raw.scope,
             extra_params,
             ca: raw.ca,
+            store,
+            proxy,
             policy,
             key: [0; 32],
         };
@@ -152,13 +169,15 @@ impl TokenRequest {
             field(Some(value));
         }
         field(self.ca.as_deref());
+        field(Some(self.store.key_material()));
+        field(Some(&self.proxy.key_material()));
         hash.update(self.auth.fingerprint());
         hash.finalize().into()
     }
 
     /// Texts to scrub from anything the server sends back to us.
-    pub fn secret_texts(&self) -> Vec<&str> {
-        self.auth.secret_texts()
+    pub fn secret_texts(&self) -> Vec<Secret> {
+        self.auth.secret_texts(&self.client_id)
     }
 }
 

@@ -6,8 +6,8 @@
 //! request in flight never keeps a script alive.
 
 use crate::error::{ErrorCode, TokenError};
+use crate::proxy::ProxyUrl;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 use tokio::runtime::{Builder, Handle, Runtime};
@@ -26,30 +26,80 @@ pub fn handle() -> &'static Handle {
         .handle()
 }
 
+/// At most this many HTTP clients (each with its TLS roots and connection
+/// pool) are kept; a process using more distinct `ca`/proxy pairs than
+/// this rebuilds the least recently used one when it comes back.
+const MAX_HTTP_CLIENTS: usize = 16;
+
 /// The client for requests trusting the built-in roots, `NODE_EXTRA_CA_CERTS`
-/// and the given extra roots. One per distinct `ca`, so connections are
-/// pooled and TLS configuration is parsed once.
-pub fn http_client(ca: Option<&str>) -> Result<reqwest::Client, TokenError> {
-    static CLIENTS: OnceLock<Mutex<HashMap<[u8; 32], reqwest::Client>>> = OnceLock::new();
-    let key: [u8; 32] = Sha256::digest(ca.unwrap_or("").as_bytes()).into();
-    let clients = CLIENTS.get_or_init(Default::default);
-    if let Some(client) = clients.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return Ok(client.clone());
+/// and the given extra roots, through the given proxy. Shared per distinct
+/// (`ca`, proxy), so connections are pooled and TLS configuration is parsed
+/// once, and bounded, so memory is too.
+pub fn http_client(
+    ca: Option<&str>,
+    proxy: Option<&ProxyUrl>,
+) -> Result<reqwest::Client, TokenError> {
+    static CLIENTS: Mutex<Vec<([u8; 32], reqwest::Client)>> = Mutex::new(Vec::new());
+    let mut hash = Sha256::new();
+    hash.update(ca.unwrap_or("").as_bytes());
+    hash.update([0]);
+    if let Some(proxy) = proxy {
+        hash.update(proxy.address.as_bytes());
+        if let Some((user, password)) = &proxy.credentials {
+            for part in [user.expose(), password.expose()] {
+                hash.update((part.len() as u64).to_be_bytes());
+                hash.update(part.as_bytes());
+            }
+        }
     }
-    let client = build_client(ca)?;
-    clients
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(key, client.clone());
+    let key: [u8; 32] = hash.finalize().into();
+    let lock = || CLIENTS.lock().unwrap_or_else(|e| e.into_inner());
+    {
+        let mut clients = lock();
+        if let Some(i) = clients.iter().position(|(k, _)| *k == key) {
+            // Most recently used last.
+            let found = clients.remove(i);
+            let client = found.1.clone();
+            clients.push(found);
+            return Ok(client);
+        }
+    }
+    let client = build_client(ca, proxy)?;
+    let mut clients = lock();
+    if !clients.iter().any(|(k, _)| *k == key) {
+        if clients.len() >= MAX_HTTP_CLIENTS {
+            clients.remove(0);
+        }
+        clients.push((key, client.clone()));
+    }
     Ok(client)
 }
 
-fn build_client(ca: Option<&str>) -> Result<reqwest::Client, TokenError> {
+/// Checks that `ca` holds PEM certificates, without building a client.
+pub fn validate_ca(pem: &str) -> Result<(), TokenError> {
+    parse_ca(pem).map(|_| ())
+}
+
+fn parse_ca(pem: &str) -> Result<Vec<reqwest::Certificate>, TokenError> {
+    let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|_| {
+        TokenError::new(
+            ErrorCode::InvalidOptions,
+            "ca is not a valid PEM certificate bundle",
+        )
+    })?;
+    if certs.is_empty() {
+        return Err(TokenError::invalid_options("ca holds no PEM certificate"));
+    }
+    Ok(certs)
+}
+
+fn build_client(ca: Option<&str>, proxy: Option<&ProxyUrl>) -> Result<reqwest::Client, TokenError> {
     let mut builder = reqwest::Client::builder()
         .use_rustls_tls()
         // Credentials go to the configured endpoint and nowhere else.
         .redirect(reqwest::redirect::Policy::none())
-        // Like Node's own fetch: proxies from the environment are not used.
+        // The proxy was chosen already (see `proxy.rs`); reqwest must not
+        // read the environment on its own.
         .no_proxy()
         .pool_idle_timeout(Duration::from_secs(30))
         .user_agent(concat!("m2m-token/", env!("CARGO_PKG_VERSION")));
@@ -57,18 +107,17 @@ fn build_client(ca: Option<&str>) -> Result<reqwest::Client, TokenError> {
         builder = builder.add_root_certificate(cert);
     }
     if let Some(pem) = ca {
-        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|_| {
-            TokenError::new(
-                ErrorCode::InvalidOptions,
-                "ca is not a valid PEM certificate bundle",
-            )
-        })?;
-        if certs.is_empty() {
-            return Err(TokenError::invalid_options("ca holds no PEM certificate"));
-        }
-        for cert in certs {
+        for cert in parse_ca(pem)? {
             builder = builder.add_root_certificate(cert);
         }
+    }
+    if let Some(proxy) = proxy {
+        let mut forward = reqwest::Proxy::all(&proxy.address)
+            .map_err(|_| TokenError::invalid_options("proxy is not a usable URL"))?;
+        if let Some((user, password)) = &proxy.credentials {
+            forward = forward.basic_auth(user.expose(), password.expose());
+        }
+        builder = builder.proxy(forward);
     }
     builder.build().map_err(|_| {
         TokenError::new(

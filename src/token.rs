@@ -4,6 +4,7 @@
 //! JavaScript side compares them with `Date.now()` on every cache hit; both
 //! sides must read the same clock.
 
+use crate::quota::Quota;
 use crate::secret::Secret;
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -24,6 +25,8 @@ pub struct Token {
     pub scope: Option<String>,
     pub obtained_at_ms: u64,
     pub expires_at_ms: u64,
+    /// Auth0's quota headers as they came with this token.
+    pub quota: Option<Quota>,
 }
 
 /// When a token may be handed out, for one caller's leeway. Callers with
@@ -37,25 +40,28 @@ pub struct Schedule {
 }
 
 impl Token {
-    /// Builds a token obtained at `obtained_at_ms` that lives `lifetime_ms`,
-    /// or `None` when it would be unusable from the start for the fetching
-    /// caller (its lifetime does not exceed that caller's leeway).
+    /// A token obtained at `obtained_at_ms` that lives `lifetime_ms`.
+    /// Whether it is usable is judged per caller, by each caller's leeway.
     pub fn new(
         access_token: Secret,
         token_type: String,
         scope: Option<String>,
         obtained_at_ms: u64,
         lifetime_ms: u64,
-        leeway_ms: u64,
-    ) -> Option<Token> {
-        let token = Token {
+    ) -> Token {
+        Token {
             access_token,
             token_type,
             scope,
             obtained_at_ms,
             expires_at_ms: obtained_at_ms.saturating_add(lifetime_ms),
-        };
-        (token.schedule(leeway_ms).usable_until_ms > obtained_at_ms).then_some(token)
+            quota: None,
+        }
+    }
+
+    pub fn with_quota(mut self, quota: Option<Quota>) -> Token {
+        self.quota = quota;
+        self
     }
 
     pub fn schedule(&self, leeway_ms: u64) -> Schedule {
@@ -80,6 +86,7 @@ impl fmt::Debug for Token {
             .field("scope", &self.scope)
             .field("obtained_at_ms", &self.obtained_at_ms)
             .field("expires_at_ms", &self.expires_at_ms)
+            .field("quota", &self.quota)
             .finish()
     }
 }
@@ -89,14 +96,14 @@ mod tests {
     use super::*;
 
     fn token(lifetime_ms: u64, leeway_ms: u64) -> Option<Token> {
-        Token::new(
+        let t = Token::new(
             Secret::new("tok".into()),
             "Bearer".into(),
             None,
             1_000_000,
             lifetime_ms,
-            leeway_ms,
-        )
+        );
+        t.is_usable_at(t.obtained_at_ms, leeway_ms).then_some(t)
     }
 
     #[test]
@@ -132,9 +139,7 @@ mod tests {
             None,
             0,
             10_000,
-            0,
-        )
-        .unwrap();
+        );
         assert!(!format!("{t:?}").contains("eyJsecret"));
     }
 }

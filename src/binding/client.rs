@@ -2,6 +2,7 @@
 
 use super::convert::{JsOptions, JsOutcome, JsSnapshot};
 use super::process_cache::cache;
+use crate::cache::Begin;
 use crate::error::{ErrorCode, TokenError};
 use crate::options::{RawOptions, TokenRequest};
 use napi::bindgen_prelude::Object;
@@ -35,9 +36,9 @@ impl NativeClient {
     pub fn new(options: JsOptions) -> Result<NativeClient> {
         let request =
             TokenRequest::from_options(RawOptions::from(options)).map_err(invalid_options)?;
-        if request.ca.is_some() {
+        if let Some(ca) = &request.ca {
             // Parse the roots now, so a bad `ca` fails here and not at first use.
-            crate::runtime::http_client(request.ca.as_deref()).map_err(invalid_options)?;
+            crate::runtime::validate_ca(ca).map_err(invalid_options)?;
         }
         Ok(NativeClient {
             request: Arc::new(request),
@@ -72,37 +73,77 @@ impl NativeClient {
         cache().peek(&self.request).map(JsSnapshot::from)
     }
 
-    /// Waits for a usable token. Settles once, with a token or an error.
-    #[napi]
+    /// Joins or starts the wait for a usable token: `{ started, promise }`,
+    /// `started` true when this call started a flight (a token request or
+    /// a store read). The promise settles once, with a token or an error.
+    #[napi(ts_return_type = "{ started: boolean, promise: Promise<JsOutcome> }")]
     pub fn acquire<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        type Resolve = Box<dyn FnOnce(Env) -> Result<JsOutcome> + Send>;
         let (deferred, promise) = env.create_deferred::<JsOutcome, Resolve>()?;
+        let mut acquiring = Object::new(env)?;
+        let waiting = match cache().begin(&self.request) {
+            Begin::Ready(result) => {
+                let outcome = JsOutcome::new(result, None);
+                deferred.resolve(Box::new(move |_env| Ok(outcome)));
+                acquiring.set("started", false)?;
+                acquiring.set("promise", promise)?;
+                return Ok(acquiring);
+            }
+            Begin::Wait(waiting) => waiting,
+        };
+        acquiring.set("started", waiting.started)?;
+        acquiring.set("promise", promise)?;
         let request = self.request.clone();
         let runtime = crate::runtime::handle();
-        // The acquire runs as its own task so that even a panic in it (a
-        // bug) still settles the promise: an unsettled one would keep the
+        // The wait runs as its own task so that even a panic in it (a bug)
+        // still settles the promise: an unsettled one would keep the
         // caller's event loop alive forever.
-        let acquiring = runtime.spawn(async move { cache().acquire(request).await });
+        let finishing = runtime.spawn(async move {
+            let (result, report) = cache().finish_reported(&request, waiting).await;
+            JsOutcome::new(result, report.as_ref())
+        });
         runtime.spawn(async move {
-            let outcome = match acquiring.await {
-                Ok(result) => JsOutcome::from(result),
-                Err(_) => JsOutcome::from(Err(TokenError::new(
-                    ErrorCode::Network,
-                    "m2m-token: internal error while getting the token",
-                ))),
+            let outcome = finishing.await.unwrap_or_else(|_| internal_error());
+            deferred.resolve(Box::new(move |_env| Ok(outcome)));
+        });
+        Ok(acquiring)
+    }
+
+    /// Starts a due refresh ahead; with `want_report` (someone listens on
+    /// the diagnostics channels) a promise of how it ended, else null.
+    #[napi(ts_return_type = "Promise<JsOutcome> | null")]
+    pub fn refresh_ahead<'env>(
+        &self,
+        env: &'env Env,
+        want_report: bool,
+    ) -> Result<Option<Object<'env>>> {
+        let Some(answer) = cache().refresh_ahead(&self.request, want_report) else {
+            return Ok(None);
+        };
+        let (deferred, promise) = env.create_deferred::<JsOutcome, Resolve>()?;
+        crate::runtime::handle().spawn(async move {
+            let outcome = match answer.await {
+                Ok(report) => JsOutcome::refreshed(&report),
+                Err(_) => internal_error(),
             };
             deferred.resolve(Box::new(move |_env| Ok(outcome)));
         });
-        Ok(promise)
-    }
-
-    #[napi]
-    pub fn refresh_ahead(&self) {
-        cache().refresh_ahead(&self.request);
+        Ok(Some(promise))
     }
 
     #[napi]
     pub fn invalidate(&self) -> bool {
-        cache().invalidate(&self.request.key)
+        cache().invalidate(&self.request)
     }
+}
+
+type Resolve = Box<dyn FnOnce(Env) -> Result<JsOutcome> + Send>;
+
+fn internal_error() -> JsOutcome {
+    JsOutcome::new(
+        Err(TokenError::new(
+            ErrorCode::Network,
+            "m2m-token: internal error while getting the token",
+        )),
+        None,
+    )
 }

@@ -1,9 +1,12 @@
 //! Values crossing the boundary: options in, snapshots and errors out.
 
+use crate::cache::FlightReport;
 use crate::cache::{Acquired, Snapshot};
 use crate::error::TokenError;
-use crate::options::RawOptions;
+use crate::options::{ProxyOption, RawOptions};
+use crate::quota::{Bucket, Buckets, Quota};
 use crate::secret::Secret;
+use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 use std::collections::HashMap;
 
@@ -26,6 +29,9 @@ pub struct JsOptions {
     pub timeout_ms: Option<f64>,
     pub retries: Option<f64>,
     pub ca: Option<String>,
+    pub store: Option<String>,
+    /// A URL, or `false` (checked in `lib/options.js`; `true` never gets here).
+    pub proxy: Option<Either<String, bool>>,
 }
 
 impl From<JsOptions> for RawOptions {
@@ -48,6 +54,11 @@ impl From<JsOptions> for RawOptions {
             timeout_ms: js.timeout_ms,
             retries: js.retries,
             ca: js.ca,
+            store: js.store,
+            proxy: js.proxy.map(|p| match p {
+                Either::A(url) => ProxyOption::Url(Secret::new(url)),
+                Either::B(_) => ProxyOption::Off,
+            }),
         }
     }
 }
@@ -64,6 +75,50 @@ pub struct JsSnapshot {
     pub refresh_at: f64,
     /// -1 when the view must not be reused (the entry changed as it was read).
     pub generation: i32,
+    pub quota: Option<JsQuota>,
+}
+
+#[napi(object)]
+pub struct JsBucket {
+    pub quota: f64,
+    pub remaining: f64,
+    pub reset_after: f64,
+}
+
+#[napi(object)]
+pub struct JsBuckets {
+    pub per_hour: Option<JsBucket>,
+    pub per_day: Option<JsBucket>,
+}
+
+#[napi(object)]
+pub struct JsQuota {
+    pub client: Option<JsBuckets>,
+    pub organization: Option<JsBuckets>,
+}
+
+fn js_bucket(b: Bucket) -> JsBucket {
+    JsBucket {
+        quota: b.quota as f64,
+        remaining: b.remaining as f64,
+        reset_after: b.reset_after as f64,
+    }
+}
+
+fn js_buckets(b: Buckets) -> JsBuckets {
+    JsBuckets {
+        per_hour: b.per_hour.map(js_bucket),
+        per_day: b.per_day.map(js_bucket),
+    }
+}
+
+impl From<Quota> for JsQuota {
+    fn from(q: Quota) -> JsQuota {
+        JsQuota {
+            client: q.client.map(js_buckets),
+            organization: q.organization.map(js_buckets),
+        }
+    }
 }
 
 impl From<Snapshot> for JsSnapshot {
@@ -80,6 +135,7 @@ impl From<Snapshot> for JsSnapshot {
                 s.refresh_at_ms as f64
             },
             generation: s.generation.map_or(-1, |g| (g & 0x7fff_ffff) as i32),
+            quota: s.token.quota.map(JsQuota::from),
         }
     }
 }
@@ -93,6 +149,7 @@ pub struct JsTokenError {
     pub oauth_error: Option<String>,
     pub oauth_error_description: Option<String>,
     pub retry_after: Option<f64>,
+    pub quota: Option<JsQuota>,
 }
 
 impl From<TokenError> for JsTokenError {
@@ -104,6 +161,25 @@ impl From<TokenError> for JsTokenError {
             oauth_error: e.oauth_error,
             oauth_error_description: e.oauth_error_description,
             retry_after: e.retry_after.map(|s| s as f64),
+            quota: e.quota.map(|q| JsQuota::from(*q)),
+        }
+    }
+}
+
+/// How a flight this thread started ended, for `m2m-token:fetch:end`.
+#[napi(object)]
+pub struct JsReport {
+    pub source: String,
+    pub attempts: u32,
+    pub duration_ms: f64,
+}
+
+impl From<&FlightReport> for JsReport {
+    fn from(r: &FlightReport) -> JsReport {
+        JsReport {
+            source: r.source.as_str().to_owned(),
+            attempts: r.attempts,
+            duration_ms: r.duration_ms,
         }
     }
 }
@@ -115,20 +191,53 @@ pub struct JsOutcome {
     pub token: Option<JsSnapshot>,
     pub error: Option<JsTokenError>,
     pub from_cache: bool,
+    /// Only for the caller whose call started the flight.
+    pub report: Option<JsReport>,
 }
 
-impl From<Result<Acquired, TokenError>> for JsOutcome {
-    fn from(result: Result<Acquired, TokenError>) -> JsOutcome {
+impl JsOutcome {
+    pub fn new(result: Result<Acquired, TokenError>, report: Option<&FlightReport>) -> JsOutcome {
+        let report = report.map(JsReport::from);
         match result {
             Ok(acquired) => JsOutcome {
                 token: Some(acquired.snapshot.into()),
                 error: None,
                 from_cache: acquired.from_cache,
+                report,
             },
             Err(error) => JsOutcome {
                 token: None,
                 error: Some(error.into()),
                 from_cache: false,
+                report,
+            },
+        }
+    }
+
+    /// How a refresh ahead ended: never the token itself, only its expiry
+    /// and quota (a hit already answered every caller).
+    pub fn refreshed(report: &FlightReport) -> JsOutcome {
+        match &report.outcome {
+            Ok(token) => JsOutcome {
+                token: Some(JsSnapshot {
+                    access_token: String::new(),
+                    token_type: token.token_type.clone(),
+                    scope: None,
+                    expires_at: token.expires_at_ms as f64,
+                    usable_until: 0.0,
+                    refresh_at: 0.0,
+                    generation: -1,
+                    quota: token.quota.map(JsQuota::from),
+                }),
+                error: None,
+                from_cache: false,
+                report: Some(JsReport::from(report)),
+            },
+            Err(error) => JsOutcome {
+                token: None,
+                error: Some(error.clone().into()),
+                from_cache: false,
+                report: Some(JsReport::from(report)),
             },
         }
     }

@@ -4,6 +4,9 @@
 use super::thread_slot;
 use crate::cache::{TokenCache, DEFAULT_MAX_ENTRIES};
 use crate::fetch::HttpFetcher;
+use crate::store::{RemoteInvalidation, StoreFetcher};
+use napi::bindgen_prelude::Object;
+use napi::Env;
 use napi_derive::napi;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
@@ -11,8 +14,13 @@ use std::sync::{Arc, OnceLock};
 pub fn cache() -> &'static Arc<TokenCache> {
     static CACHE: OnceLock<Arc<TokenCache>> = OnceLock::new();
     CACHE.get_or_init(|| {
+        // Another process invalidated an entry this one may hold.
+        let on_remote_invalidation: RemoteInvalidation = Arc::new(|key, is_stale| {
+            cache().drop_if(key, is_stale);
+        });
+        let fetcher = StoreFetcher::new(Arc::new(HttpFetcher), on_remote_invalidation);
         let cache = TokenCache::new(
-            Arc::new(HttpFetcher),
+            Arc::new(fetcher),
             crate::runtime::handle().clone(),
             DEFAULT_MAX_ENTRIES,
         );
@@ -29,6 +37,8 @@ pub struct Stats {
     pub refreshes: f64,
     pub errors: f64,
     pub entries: f64,
+    pub store_hits: f64,
+    pub store_errors: f64,
 }
 
 #[napi]
@@ -42,10 +52,26 @@ pub fn stats() -> Stats {
         requests: cache.counters().requests.load(Ordering::Relaxed) as f64,
         refreshes: cache.counters().refreshes.load(Ordering::Relaxed) as f64,
         entries: cache.len() as f64,
+        store_hits: cache.counters().store_hits.load(Ordering::Relaxed) as f64,
+        store_errors: cache.counters().store_errors.load(Ordering::Relaxed) as f64,
     }
 }
 
 #[napi]
 pub fn clear_cache() {
     cache().clear();
+}
+
+/// Settles once this process's background store work (an invalidation's
+/// delete and message) is done, within half a second. For short-lived
+/// processes such as the command line, which exit right after.
+#[napi(ts_return_type = "Promise<void>")]
+pub fn flush_store(env: &Env) -> napi::Result<Object<'_>> {
+    type Resolve = Box<dyn FnOnce(Env) -> napi::Result<()> + Send>;
+    let (deferred, promise) = env.create_deferred::<(), Resolve>()?;
+    crate::runtime::handle().spawn(async move {
+        crate::store::flush_pending().await;
+        deferred.resolve(Box::new(|_env| Ok(())));
+    });
+    Ok(promise)
 }

@@ -14,6 +14,7 @@
 //! an ArrayBuffer's memory between isolates).
 
 use super::process_cache::cache;
+use crate::cache::Change;
 use napi::bindgen_prelude::ArrayBuffer;
 use napi::{Env, Result};
 use napi_derive::napi;
@@ -21,12 +22,12 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Layout shared with `lib/thread-view.js`: three f64 counters, then the
-/// generation as an i32.
+/// generation and the invalidation epoch as i32s.
 #[repr(C, align(8))]
 struct ThreadSlot {
     calls: [AtomicU64; 3],
     generation: AtomicU32,
-    _padding: u32,
+    invalidations: AtomicU32,
 }
 
 const HITS: usize = 0;
@@ -51,14 +52,18 @@ fn read_calls(slot: &ThreadSlot) -> [f64; 3] {
 }
 
 /// The change listener of the process cache: tells every thread.
-pub fn publish_generation(generation: u32) {
+pub fn publish_generation(change: Change) {
     let live = LIVE_SLOTS.lock().unwrap_or_else(|e| e.into_inner());
     for &address in live.iter() {
         // SAFETY: addresses stay in LIVE_SLOTS only while their slot is
         // allocated; `retire` removes them under this lock before freeing.
         let slot = unsafe { &*(address as *const ThreadSlot) };
+        // The epoch first: a thread that sees the new generation then
+        // also sees that an invalidation happened.
+        slot.invalidations
+            .store(js_generation(change.invalidations), Ordering::Release);
         slot.generation
-            .store(js_generation(generation), Ordering::Release);
+            .store(js_generation(change.generation), Ordering::Release);
     }
 }
 
@@ -105,7 +110,7 @@ pub fn attach_thread(env: &Env) -> Result<ArrayBuffer<'_>> {
     let slot = Box::new(ThreadSlot {
         calls: Default::default(),
         generation: AtomicU32::new(js_generation(cache().generation())),
-        _padding: 0,
+        invalidations: AtomicU32::new(js_generation(cache().invalidations())),
     });
     let address = Box::into_raw(slot) as usize;
     live.push(address);
