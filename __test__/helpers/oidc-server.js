@@ -91,7 +91,7 @@ async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, a
     jwks: { keys: [signingJwk] },
     clientAuthMethods: ['client_secret_post', 'client_secret_basic', 'private_key_jwt'],
     enabledJWA: {
-      clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256'],
+      clientAuthSigningAlgValues: ['RS256', 'RS384', 'PS256', 'ES256'],
     },
     scopes: resourceScope.split(' '),
     features: {
