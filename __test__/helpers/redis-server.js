@@ -1,0 +1,327 @@
+'use strict';
+
+// Real `redis-server` processes for the store suites, on 127.0.0.1 only.
+//
+//   const redis = await startRedis({ password, users, tls, db });
+//   redis.port, redis.tlsPort, redis.url(db?), redis.tlsUrl(db?)
+//   await redis.cli(['GET', key], { db, buffer })   // redis-cli, authenticated as the admin
+//   await redis.stop() / redis.kill() / redis.restart() // restart: same port(s), empty data
+//
+//   const cluster = await startRedisCluster();      // 3 masters, no replicas
+//   cluster.ports, cluster.url(), cluster.cli(port, args), await cluster.stop()
+//
+// No persistence (`--save ''`, no AOF): a restart comes back empty, as a
+// crashed cache would. `--rdbcompression no` keeps DUMP output uncompressed,
+// so a byte scan of it sees what is really stored.
+
+const fs = require('node:fs');
+const os = require('node:os');
+const net = require('node:net');
+const path = require('node:path');
+const { spawn, execFile, execFileSync } = require('node:child_process');
+
+const tlsFiles = {
+  cert: path.join(__dirname, '..', 'fixtures', 'server.pem'),
+  key: path.join(__dirname, '..', 'fixtures', 'server-key.pem'),
+  ca: path.join(__dirname, '..', 'fixtures', 'ca.pem'),
+};
+
+// Every redis-server (and redis-cli MONITOR) still running: killed when the
+// file's tests end, so one a failed or timed-out test left never holds the run.
+const live = new Set();
+const killLeftovers = () => {
+  for (const child of live) {
+    try { child.kill('SIGKILL'); } catch {}
+  }
+};
+// Only under `node --test` (a benchmark using this helper must not start a test harness).
+if (process.env.NODE_TEST_CONTEXT) require('node:test').after(killLeftovers);
+process.on('exit', killLeftovers);
+
+/** True when `redis-server` and `redis-cli` are on PATH. */
+function redisAvailable() {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    execFileSync('redis-cli', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function canListen(port) {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A loopback port nothing listens on right now (the OS picks it). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A port P with P + 10000 free too (a cluster node's bus port). */
+async function freeClusterPort(taken) {
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    if (taken.has(port) || taken.has(port + 10000)) continue;
+    if (await canListen(port) && await canListen(port + 10000)) return port;
+  }
+  throw new Error('no free port pair for a cluster node');
+}
+
+/** Spawns redis-server with `args`; resolves once it logs that it accepts connections. */
+function spawnRedis(args, dir) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('redis-server', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    let log = '';
+    const onData = (chunk) => {
+      log += chunk;
+      if (/Ready to accept connections/.test(log)) {
+        child.stdout.off('data', onData);
+        child.stdout.resume(); // keep draining, so a full pipe never blocks the server
+        resolve(child);
+      }
+    };
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk) => { log += chunk; });
+    child.once('error', (err) => {
+      live.delete(child);
+      reject(err.code === 'ENOENT' ? new Error('redis-server is not installed: the store tests need it (Debian: apt-get install redis-server)') : err);
+    });
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      reject(new Error(`redis-server exited (${code ?? signal}) before it was ready:\n${log}`));
+    });
+  });
+}
+
+function waitExit(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/**
+ * Runs redis-cli; resolves with its output (string, or Buffer with `buffer`),
+ * trailing newline left in. Rejects on a non-zero exit.
+ */
+function runCli(args, { buffer = false, input } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = execFile('redis-cli', args, { encoding: buffer ? 'buffer' : 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 10000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`redis-cli ${args.join(' ')}: ${err.message} ${stderr}`)) : resolve(stdout)));
+    if (input !== undefined) child.stdin.end(input);
+  });
+}
+
+/**
+ * Starts one redis-server.
+ *   password: requirepass (the default user's password)
+ *   users:    [{ name, password }] ACL users with every right
+ *   tls:      also listen with TLS (fixture certificate: localhost, 127.0.0.1; no client certificates)
+ */
+async function startRedis({ password, users = [], tls = false } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-redis-'));
+  let port;
+  let tlsPort;
+  let child;
+  const args = () => {
+    const a = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--rdbcompression', 'no',
+      '--dir', dir, '--protected-mode', 'no'];
+    if (password !== undefined) a.push('--requirepass', password);
+    for (const u of users) a.push('--user', u.name, 'on', `>${u.password}`, '~*', '&*', '+@all');
+    if (tls) {
+      a.push('--tls-port', String(tlsPort), '--tls-cert-file', tlsFiles.cert, '--tls-key-file', tlsFiles.key,
+        '--tls-ca-cert-file', tlsFiles.ca, '--tls-auth-clients', 'no');
+    }
+    return a;
+  };
+  // Two tries: a port the OS handed out may be taken again before redis binds it.
+  for (let attempt = 0; ; attempt++) {
+    port = await freePort();
+    if (tls) tlsPort = await freePort();
+    try {
+      child = await spawnRedis(args(), dir);
+      break;
+    } catch (err) {
+      if (attempt >= 2) throw err;
+    }
+  }
+  const auth = password !== undefined ? ['-a', password, '--no-auth-warning'] : [];
+
+  const redis = {
+    dir,
+    port,
+    tlsPort,
+    get pid() { return child.pid; },
+    /** The store URL (the admin's password in it when there is one). */
+    url: (db) => `redis://${password !== undefined ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}${db !== undefined ? `/${db}` : ''}`,
+    tlsUrl: (db) => `rediss://${password !== undefined ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${tlsPort}${db !== undefined ? `/${db}` : ''}`,
+    cli: (cmd, { db = 0, buffer = false, input } = {}) =>
+      runCli(['-h', '127.0.0.1', '-p', String(port), ...auth, '-n', String(db), ...cmd], { buffer, input }),
+    /**
+     * Starts `redis-cli MONITOR`: every command any client sends from now on,
+     * as text. `await m.stop()` ends it and resolves with all it saw.
+     */
+    async monitor() {
+      const mon = spawn('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...auth, 'MONITOR'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      live.add(mon);
+      let seen = '';
+      mon.stdout.setEncoding('utf8');
+      await new Promise((resolve, reject) => {
+        mon.stdout.on('data', (d) => { seen += d; if (seen.startsWith('OK')) resolve(); });
+        mon.once('error', reject);
+        mon.once('exit', () => reject(new Error(`redis-cli MONITOR ended: ${seen}`)));
+      });
+      return {
+        get seen() { return seen; },
+        async stop() {
+          mon.kill('SIGKILL');
+          await waitExit(mon);
+          live.delete(mon);
+          return seen;
+        },
+      };
+    },
+    async stop() {
+      if (!child) return;
+      const c = child;
+      c.kill('SIGTERM');
+      await waitExit(c);
+      child = undefined;
+    },
+    /** SIGKILL, as a crash. */
+    async kill() {
+      if (!child) return;
+      const c = child;
+      c.kill('SIGKILL');
+      await waitExit(c);
+      child = undefined;
+    },
+    /** Starts it again on the same port(s); the data is gone. */
+    async restart() {
+      await redis.kill();
+      child = await spawnRedis(args(), dir);
+    },
+    async close() {
+      await redis.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return redis;
+}
+
+/** Every key of `db`, via SCAN (redis-cli --scan iterates the cursor). */
+async function scanKeys(cliFn, db = 0) {
+  const out = await cliFn(['--scan'], { db });
+  return out.split('\n').filter((k) => k.length > 0);
+}
+
+/**
+ * Everything a key holds, as raw bytes: the type-specific read (GET, HGETALL,
+ * LRANGE, SMEMBERS, ZRANGE) and DUMP (uncompressed, see above).
+ */
+async function readKey(cliFn, key, db = 0) {
+  const type = (await cliFn(['TYPE', key], { db })).trim();
+  const read = {
+    string: ['GET', key],
+    hash: ['HGETALL', key],
+    list: ['LRANGE', key, '0', '-1'],
+    set: ['SMEMBERS', key],
+    zset: ['ZRANGE', key, '0', '-1', 'WITHSCORES'],
+    stream: ['XRANGE', key, '-', '+'],
+  }[type];
+  const parts = [];
+  if (read) parts.push(await cliFn(read, { db, buffer: true }));
+  parts.push(await cliFn(['DUMP', key], { db, buffer: true }));
+  return { key, type, bytes: Buffer.concat(parts) };
+}
+
+/**
+ * Starts a Redis Cluster of 3 masters (no replicas) and waits for
+ * cluster_state:ok on every node.
+ */
+async function startRedisCluster() {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-redis-cluster-'));
+  const taken = new Set();
+  const nodes = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const port = await freeClusterPort(taken);
+      taken.add(port);
+      taken.add(port + 10000);
+      const dir = path.join(root, String(port));
+      fs.mkdirSync(dir);
+      const child = await spawnRedis(['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+        '--rdbcompression', 'no', '--dir', dir, '--protected-mode', 'no', '--cluster-enabled', 'yes',
+        '--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000'], dir);
+      nodes.push({ port, child });
+    }
+    await runCli(['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    const cli = (port, cmd, { buffer = false, input } = {}) =>
+      runCli(['-h', '127.0.0.1', '-p', String(port), ...cmd], { buffer, input });
+    // The nodes agree on the slot map over their bus: wait for it (bounded).
+    const deadline = Date.now() + 20000;
+    for (;;) {
+      const states = await Promise.all(nodes.map((n) => cli(n.port, ['CLUSTER', 'INFO'])));
+      if (states.every((s) => /cluster_state:ok/.test(s))) break;
+      if (Date.now() > deadline) throw new Error(`cluster not ok:\n${states.join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const ports = nodes.map((n) => n.port);
+    return {
+      ports,
+      /** `redis+cluster://` with the first `seeds` nodes (default 2: the store must discover the third). */
+      url: (seeds = 2) => `redis+cluster://${ports.slice(0, seeds).map((p) => `127.0.0.1:${p}`).join(',')}`,
+      cli,
+      async stop() {
+        await Promise.all(nodes.map(async (n) => { n.child.kill('SIGKILL'); await waitExit(n.child); }));
+        fs.rmSync(root, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await Promise.all(nodes.map(async (n) => { n.child.kill('SIGKILL'); await waitExit(n.child); }));
+    fs.rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * A TCP server that accepts connections, reads whatever comes and never
+ * answers: a Redis that hangs.
+ */
+async function startBlackhole() {
+  const sockets = new Set();
+  const srv = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('data', () => {});
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = srv.address();
+  return {
+    port,
+    url: () => `redis://127.0.0.1:${port}`,
+    get connections() { return sockets.size; },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => srv.close(() => resolve()));
+    },
+  };
+}
+
+module.exports = { redisAvailable, startRedis, startRedisCluster, startBlackhole, scanKeys, readKey, freePort, tlsFiles };

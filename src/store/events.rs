@@ -1,0 +1,190 @@
+//! Messages between the processes sharing a store, and where they land.
+//!
+//! A process that wrote a record wakes the processes waiting for it; one
+//! whose request failed tells them to stop waiting; one that invalidated an
+//! entry tells everyone to drop that token from memory. Messages name the
+//! entry only by its opaque record name and a token only by its
+//! fingerprint (an HMAC under the entry's name key), so they show nothing.
+//!
+//! The hub keeps the entries this process has used (bounded): it maps a
+//! record name back to the cache key and seal needed to act on a message.
+
+use super::seal::{hex, EntrySeal, Fingerprint};
+use super::RemoteInvalidation;
+use crate::options::CacheKey;
+use crate::token::now_ms;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+/// Entries whose messages this process follows; the oldest is forgotten
+/// first (it then only misses remote invalidations until used again).
+const MAX_WATCHED: usize = 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Message {
+    /// A new record was written: waiters take it.
+    Written,
+    /// The lock holder's request failed: waiters stop waiting.
+    Failed,
+    /// The token with this fingerprint was invalidated.
+    Invalidated(Fingerprint),
+}
+
+impl Message {
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            Message::Written => b"w".to_vec(),
+            Message::Failed => b"f".to_vec(),
+            Message::Invalidated(fingerprint) => format!("i{}", hex(fingerprint)).into_bytes(),
+        }
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Message> {
+        match bytes {
+            b"w" => Some(Message::Written),
+            b"f" => Some(Message::Failed),
+            [b'i', hex_text @ ..] if hex_text.len() == 64 => {
+                let mut fingerprint = [0u8; 32];
+                for (i, pair) in hex_text.chunks(2).enumerate() {
+                    let pair = std::str::from_utf8(pair).ok()?;
+                    fingerprint[i] = u8::from_str_radix(pair, 16).ok()?;
+                }
+                Some(Message::Invalidated(fingerprint))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One entry this process follows.
+pub struct Watched {
+    cache_key: CacheKey,
+    seal: Arc<EntrySeal>,
+    on_invalidation: RemoteInvalidation,
+    /// When this process started following it (wall clock, ms): a file
+    /// store's older messages are not news.
+    pub since_ms: u64,
+    wake: Notify,
+    failures: AtomicU64,
+}
+
+impl Watched {
+    /// Resolves on the next message for this entry. Call `enable` on it
+    /// before re-checking the store, so a message in between is not lost.
+    pub fn woken(&self) -> tokio::sync::futures::Notified<'_> {
+        self.wake.notified()
+    }
+
+    /// How many `Failed` messages arrived so far.
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Acquire)
+    }
+}
+
+/// The followed entries by record name, and their names oldest first.
+type Followed = (HashMap<String, Arc<Watched>>, VecDeque<String>);
+
+#[derive(Default)]
+pub struct EventHub {
+    watched: Mutex<Followed>,
+    /// True while messages are being received (a Redis subscription is up).
+    live: AtomicBool,
+}
+
+impl EventHub {
+    pub fn watch(
+        &self,
+        seal: &Arc<EntrySeal>,
+        cache_key: CacheKey,
+        on_invalidation: &RemoteInvalidation,
+    ) -> Arc<Watched> {
+        let mut guard = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, order) = &mut *guard;
+        if let Some(watched) = map.get(seal.name()) {
+            return watched.clone();
+        }
+        while map.len() >= MAX_WATCHED {
+            match order.pop_front() {
+                Some(oldest) => map.remove(&oldest),
+                None => break,
+            };
+        }
+        let watched = Arc::new(Watched {
+            cache_key,
+            seal: seal.clone(),
+            on_invalidation: on_invalidation.clone(),
+            since_ms: now_ms(),
+            wake: Notify::new(),
+            failures: AtomicU64::new(0),
+        });
+        map.insert(seal.name().to_string(), watched.clone());
+        order.push_back(seal.name().to_string());
+        watched
+    }
+
+    /// The followed entries, for a store that has to look for messages.
+    pub fn watched(&self) -> Vec<(String, u64)> {
+        let guard = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .0
+            .iter()
+            .map(|(name, w)| (name.clone(), w.since_ms))
+            .collect()
+    }
+
+    pub fn set_live(&self, live: bool) {
+        self.live.store(live, Ordering::Release);
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// Acts on a message another process (or this one) published.
+    pub fn deliver(&self, name: &str, payload: &[u8]) {
+        let Some(message) = Message::decode(payload) else {
+            return;
+        };
+        let watched = {
+            let guard = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+            guard.0.get(name).cloned()
+        };
+        let Some(watched) = watched else {
+            return;
+        };
+        match message {
+            Message::Written => {}
+            Message::Failed => {
+                watched.failures.fetch_add(1, Ordering::AcqRel);
+            }
+            Message::Invalidated(fingerprint) => {
+                let seal = &watched.seal;
+                (watched.on_invalidation)(&watched.cache_key, &|token| {
+                    seal.fingerprint(token.access_token.expose()) == fingerprint
+                });
+            }
+        }
+        watched.wake.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_and_junk_is_ignored() {
+        for message in [
+            Message::Written,
+            Message::Failed,
+            Message::Invalidated([0xab; 32]),
+        ] {
+            assert_eq!(Message::decode(&message.encode()), Some(message));
+        }
+        for junk in [&b""[..], b"x", b"i00", b"wf", &[b'i'; 65]] {
+            assert_eq!(Message::decode(junk), None);
+        }
+    }
+}

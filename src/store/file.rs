@@ -1,0 +1,282 @@
+//! The file store: one machine's processes share tokens through a folder.
+//!
+//! Per entry, named by its opaque record name: `<name>.tok` holds the sealed
+//! record, written atomically (a temporary file in the same folder, then a
+//! rename, so a reader sees the old record or the new one, never half);
+//! `<name>.lock` carries an advisory lock (`flock` through std's
+//! `File::try_lock`) that the kernel releases when its process dies, so a
+//! crashed holder never blocks the others; `<name>.ev` is a short log of
+//! messages, which other processes poll (files have no pub/sub: see
+//! `file_messages.rs`), made only once there is one to tell (a failed
+//! request or an invalidation: a written record is found by polling it).
+//! The folder is made 0700 and every file 0600.
+//!
+//! File calls block, so they run on Tokio's blocking pool, where a slow
+//! disk cannot stall the runtime and the caller's timeout still holds.
+
+use super::backend::{Backend, HeldLock, StoreFailure, StoreFuture, StoreResult};
+use super::events::EventHub;
+use super::file_messages::{self, Delivered};
+use super::record::MAX_RECORD_BYTES;
+use super::seal::hex;
+use ring::rand::{SecureRandom, SystemRandom};
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// How often other processes' messages are looked for: invalidations must
+/// reach every process within a second.
+const MESSAGE_POLL: Duration = Duration::from_millis(250);
+/// How often a waiting process re-checks the lock and the record: a file
+/// lock is free the moment its holder dies, so this is the takeover delay.
+const WAITER_RECHECK: Duration = Duration::from_millis(50);
+
+pub struct FileBackend {
+    dir: PathBuf,
+}
+
+impl FileBackend {
+    pub fn new(dir: PathBuf) -> FileBackend {
+        FileBackend { dir }
+    }
+
+    fn path(&self, name: &str, extension: &str) -> PathBuf {
+        self.dir.join(format!("{name}.{extension}"))
+    }
+}
+
+/// Runs a blocking file operation off the runtime's workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> StoreResult<T> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(value)) => Ok(value),
+        _ => Err(StoreFailure),
+    }
+}
+
+/// Makes the folder (0700) if it is missing. An existing folder is left as
+/// it is: it may be one the user chose and shares on purpose.
+fn ensure_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+fn read_small(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut bytes = Vec::new();
+    // One byte past the limit shows an oversized file, which then fails to open.
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok(Some(bytes))
+}
+
+/// Writes `bytes` to `path` atomically: a private temporary file beside it,
+/// then a rename over it.
+pub(super) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    ensure_dir(dir)?;
+    let temp = dir.join(format!(".{}.tmp", random_hex(12)));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)?;
+        file.write_all(bytes)?;
+        fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+fn open_lock_file(dir: &Path, path: &Path) -> std::io::Result<File> {
+    ensure_dir(dir)?;
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+}
+
+/// Some(file holding the lock) if it was free.
+fn try_lock_file(dir: &Path, path: &Path) -> std::io::Result<Option<File>> {
+    let file = open_lock_file(dir, path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => Err(e),
+    }
+}
+
+fn random_hex(len: usize) -> String {
+    let mut bytes = vec![0u8; len];
+    // Only names temporary files and tells messages apart: a failure is harmless.
+    let _ = SystemRandom::new().fill(&mut bytes);
+    hex(&bytes)
+}
+
+impl Backend for FileBackend {
+    fn read<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        let path = self.path(name, "tok");
+        Box::pin(blocking(move || read_small(&path, MAX_RECORD_BYTES as u64)))
+    }
+
+    fn write<'a>(&'a self, name: &'a str, sealed: Vec<u8>, _ttl: Duration) -> StoreFuture<'a, ()> {
+        let (dir, path) = (self.dir.clone(), self.path(name, "tok"));
+        Box::pin(blocking(move || write_atomically(&dir, &path, &sealed)))
+    }
+
+    fn try_lock<'a>(
+        &'a self,
+        name: &'a str,
+        _ttl: Duration,
+    ) -> StoreFuture<'a, Option<Box<dyn HeldLock>>> {
+        let (dir, path) = (self.dir.clone(), self.path(name, "lock"));
+        Box::pin(async move {
+            let file = blocking(move || try_lock_file(&dir, &path)).await?;
+            Ok(file.map(|file| Box::new(FileLock { file }) as Box<dyn HeldLock>))
+        })
+    }
+
+    fn delete_if_equals<'a>(&'a self, name: &'a str, expected: Vec<u8>) -> StoreFuture<'a, bool> {
+        let (dir, lock_path, path) = (
+            self.dir.clone(),
+            self.path(name, "lock"),
+            self.path(name, "tok"),
+        );
+        Box::pin(async move {
+            // Under the entry's lock, so no holder renames a new record in
+            // between the comparison and the unlink. The caller's timeout
+            // bounds the wait for a holder to finish.
+            let lock = loop {
+                let (dir, lock_path) = (dir.clone(), lock_path.clone());
+                if let Some(file) = blocking(move || try_lock_file(&dir, &lock_path)).await? {
+                    break file;
+                }
+                tokio::time::sleep(WAITER_RECHECK).await;
+            };
+            blocking(move || {
+                let deleted = match read_small(&path, MAX_RECORD_BYTES as u64)? {
+                    Some(current) if current == expected => {
+                        fs::remove_file(&path)?;
+                        true
+                    }
+                    _ => false,
+                };
+                drop(lock);
+                Ok(deleted)
+            })
+            .await
+        })
+    }
+
+    fn publish<'a>(&'a self, name: &'a str, message: Vec<u8>) -> StoreFuture<'a, ()> {
+        let (dir, path) = (self.dir.clone(), self.path(name, "ev"));
+        Box::pin(blocking(move || {
+            ensure_dir(&dir)?;
+            file_messages::append(&dir, &path, &message)
+        }))
+    }
+
+    fn start_events(self: Arc<Self>, hub: Weak<EventHub>) {
+        tokio::spawn(watch_messages(self, hub));
+    }
+
+    fn recheck_interval(&self, _messages_live: bool) -> Duration {
+        WAITER_RECHECK
+    }
+
+    /// Waiters see a new record within `WAITER_RECHECK`, well before the
+    /// next `MESSAGE_POLL`: a `Written` line would only cost every fetch a
+    /// file write and leave a log beside each record.
+    fn announces_writes(&self) -> bool {
+        false
+    }
+}
+
+/// Polls the message logs of the entries this process follows and
+/// delivers what is new, until the store is dropped.
+async fn watch_messages(backend: Arc<FileBackend>, hub: Weak<EventHub>) {
+    let mut delivered = Delivered::default();
+    loop {
+        tokio::time::sleep(MESSAGE_POLL).await;
+        let Some(hub_now) = hub.upgrade() else {
+            return;
+        };
+        let followed = hub_now.watched();
+        drop(hub_now);
+        delivered.retain(&followed);
+        let paths: Vec<(String, u64, PathBuf)> = followed
+            .into_iter()
+            .map(|(name, since)| {
+                let path = backend.path(&name, "ev");
+                (name, since, path)
+            })
+            .collect();
+        let Ok(logs) = blocking(move || {
+            Ok(paths
+                .into_iter()
+                .filter_map(|(name, since, path)| {
+                    let log = read_small(&path, file_messages::MAX_LOG_BYTES * 2).ok()??;
+                    Some((name, since, log))
+                })
+                .collect::<Vec<_>>())
+        })
+        .await
+        else {
+            continue;
+        };
+        let Some(hub_now) = hub.upgrade() else {
+            return;
+        };
+        for (name, since, log) in &logs {
+            for message in delivered.news(name, *since, log) {
+                hub_now.deliver(name, message);
+            }
+        }
+    }
+}
+
+/// A held `flock`: released when the file is closed, by us or by the
+/// kernel when this process dies.
+struct FileLock {
+    file: File,
+}
+
+impl HeldLock for FileLock {
+    fn renew(&self, _ttl: Duration) -> StoreFuture<'_, bool> {
+        Box::pin(async { Ok(true) })
+    }
+
+    fn release(self: Box<Self>) -> StoreFuture<'static, ()> {
+        let file = self.file;
+        Box::pin(async move {
+            let _ = file.unlock();
+            drop(file);
+            Ok(())
+        })
+    }
+
+    fn needs_renewal(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+#[path = "file_tests.rs"]
+mod tests;

@@ -1,0 +1,123 @@
+//! Shared stores: one token per entry for every process that shares one.
+//!
+//! The store sits behind the fetch seam (`fetcher::Fetcher`), not inside the
+//! cache: on a memory miss the cache's single flight calls `StoreFetcher`
+//! once per process, and it reads the shared record before asking the
+//! token endpoint (through the `HttpFetcher` it wraps). A cache hit never
+//! comes here, so a store costs hits nothing.
+//!
+//! - `spec`: the `store` option, parsed.
+//! - `seal`, `record`: what makes a record unreadable and unforgeable
+//!   without the credential.
+//! - `backend`: the small trait each kind implements (`file`, `redis_store`).
+//! - `fleet`: the one protocol on top of it (single flight, refresh ahead,
+//!   invalidation); `events`: the messages between processes.
+//! - `handle`, `registry`: one instance per store URL, with timeouts,
+//!   a budget per call and a back-off when the store is down.
+//! - `pending`: background work a short-lived process may wait for;
+//!   `tombstones`: what this process invalidated and must not take back.
+
+mod backend;
+mod events;
+mod file;
+mod file_messages;
+mod fleet;
+mod handle;
+mod pending;
+mod record;
+mod redis_store;
+mod redis_tls;
+mod registry;
+mod seal;
+mod spec;
+mod tombstones;
+
+pub use pending::flush_pending;
+pub use spec::StoreSpec;
+
+use crate::fetcher::{Counters, FetchContext, FetchFuture, Fetcher};
+use crate::options::{CacheKey, TokenRequest};
+use crate::token::Token;
+use std::sync::{Arc, OnceLock};
+
+/// Told when another process invalidated an entry: drop it from memory if
+/// `is_stale` says the token held is the one invalidated.
+pub type RemoteInvalidation = Arc<dyn Fn(&CacheKey, &dyn Fn(&Token) -> bool) + Send + Sync>;
+
+/// The process's fetcher: the request's store, then the token endpoint.
+pub struct StoreFetcher {
+    endpoint: Arc<dyn Fetcher>,
+    on_remote_invalidation: RemoteInvalidation,
+    /// The cache's counters, kept from its first fetch so that background
+    /// invalidations can count store errors too.
+    counters: OnceLock<Arc<Counters>>,
+}
+
+impl StoreFetcher {
+    pub fn new(endpoint: Arc<dyn Fetcher>, on_remote_invalidation: RemoteInvalidation) -> Self {
+        StoreFetcher {
+            endpoint,
+            on_remote_invalidation,
+            counters: OnceLock::new(),
+        }
+    }
+}
+
+impl Fetcher for StoreFetcher {
+    fn fetch(
+        &self,
+        request: Arc<TokenRequest>,
+        counters: Arc<Counters>,
+        context: FetchContext,
+    ) -> FetchFuture {
+        if request.store == StoreSpec::Memory {
+            return self.endpoint.fetch(request, counters, context);
+        }
+        self.counters.get_or_init(|| counters.clone());
+        let endpoint = self.endpoint.clone();
+        let on_remote_invalidation = self.on_remote_invalidation.clone();
+        Box::pin(async move {
+            match registry::store_for(&request.store, request.ca.as_deref()) {
+                Ok(store) => {
+                    fleet::Flight::new(
+                        store,
+                        endpoint,
+                        request,
+                        counters,
+                        context,
+                        &on_remote_invalidation,
+                    )
+                    .run()
+                    .await
+                }
+                Err(_) => {
+                    Counters::count(&counters.store_errors);
+                    endpoint.fetch(request, counters, context).await
+                }
+            }
+        })
+    }
+
+    fn invalidated(&self, request: &Arc<TokenRequest>, dropped: Option<Arc<Token>>) {
+        if request.store == StoreSpec::Memory {
+            return;
+        }
+        // Before returning: no later flight of this process may take the
+        // dropped token from the store, even before the store forgets it.
+        let seal = seal::EntrySeal::derive(request.auth.key_material(), &request.key);
+        tombstones::bury(&seal, dropped.as_deref());
+        let request = request.clone();
+        let counters = self.counters.get().cloned();
+        pending::spawn(async move {
+            if let Ok(store) = registry::store_for(&request.store, request.ca.as_deref()) {
+                fleet::invalidate(&store, &seal, dropped, counters.as_deref()).await;
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+#[path = "fleet_tests.rs"]
+mod fleet_tests;
+#[cfg(test)]
+mod test_support;

@@ -1,0 +1,71 @@
+//! One store instance per store URL per process, shared by every thread:
+//! one Redis connection (plus one subscription) per URL however many
+//! clients and threads use it.
+//!
+//! Keyed by a hash of the whole spec (password included, so two URLs that
+//! differ only by credentials are two stores) and, for `rediss://`, of the
+//! requests' `ca`: a TLS connection trusts what its requests' token
+//! endpoint trusts, so requests with another `ca` get a connection of their
+//! own (one per distinct URL and `ca`). Bounded: a process that cycles
+//! through many URLs drops the least recently used instance, whose
+//! background tasks end once no flight holds it any more.
+
+use super::backend::{Backend, StoreFailure, StoreResult};
+use super::file::FileBackend;
+use super::handle::StoreHandle;
+use super::redis_store::RedisBackend;
+use super::spec::StoreSpec;
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, Mutex};
+
+const MAX_STORES: usize = 16;
+
+type Registry = Vec<([u8; 32], Arc<StoreHandle>)>;
+
+/// The process's instance for `spec` (and `ca`, for a TLS Redis), made on
+/// first use. Must run inside the Tokio runtime (a store starts its
+/// message listener there).
+pub fn store_for(spec: &StoreSpec, ca: Option<&str>) -> StoreResult<Arc<StoreHandle>> {
+    static STORES: Mutex<Registry> = Mutex::new(Vec::new());
+    // Only a TLS connection depends on `ca`: the others are shared by all.
+    let ca = match spec {
+        StoreSpec::Redis(redis) if redis.tls => ca,
+        _ => None,
+    };
+    let key = registry_key(spec, ca);
+    let mut stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(i) = stores.iter().position(|(k, _)| *k == key) {
+        // Most recently used last.
+        let found = stores.remove(i);
+        let store = found.1.clone();
+        stores.push(found);
+        return Ok(store);
+    }
+    let backend: Arc<dyn Backend> = match spec {
+        StoreSpec::Memory => return Err(StoreFailure),
+        StoreSpec::File(file) => Arc::new(FileBackend::new(file.dir.clone())),
+        StoreSpec::Redis(redis) => Arc::new(RedisBackend::new(redis, ca)?),
+    };
+    let store = StoreHandle::new(backend);
+    if stores.len() >= MAX_STORES {
+        stores.remove(0);
+    }
+    stores.push((key, store.clone()));
+    Ok(store)
+}
+
+/// Length-prefixed parts, so no spec and `ca` pair can mimic another.
+fn registry_key(spec: &StoreSpec, ca: Option<&str>) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    for part in [Some(spec.key_material()), ca] {
+        match part {
+            Some(text) => {
+                hash.update([1]);
+                hash.update((text.len() as u64).to_be_bytes());
+                hash.update(text.as_bytes());
+            }
+            None => hash.update([0]),
+        }
+    }
+    hash.finalize().into()
+}

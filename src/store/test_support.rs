@@ -1,0 +1,405 @@
+//! What the store's tests share: a token endpoint that counts its calls,
+//! requests naming a store, private temporary folders, and real
+//! `redis-server` processes on free loopback ports.
+
+use super::{RemoteInvalidation, StoreFetcher};
+use crate::error::TokenError;
+use crate::fetcher::{
+    Counters, FetchContext, FetchFuture, FetchReason, Fetched, Fetcher, TokenSource,
+};
+use crate::options::{CacheKey, RawOptions, TokenRequest};
+use crate::secret::Secret;
+use crate::token::{now_ms, Token};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A token endpoint that issues `token-1`, `token-2`, … after `delay`.
+pub struct CountingEndpoint {
+    pub calls: AtomicU32,
+    pub delay: Duration,
+    pub fail: bool,
+}
+
+impl CountingEndpoint {
+    pub fn new(delay: Duration) -> Arc<CountingEndpoint> {
+        Arc::new(CountingEndpoint {
+            calls: AtomicU32::new(0),
+            delay,
+            fail: false,
+        })
+    }
+
+    pub fn calls(&self) -> u32 {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl Fetcher for CountingEndpoint {
+    fn fetch(
+        &self,
+        _request: Arc<TokenRequest>,
+        counters: Arc<Counters>,
+        context: FetchContext,
+    ) -> FetchFuture {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        context.count_attempt(&counters);
+        let (delay, fail) = (self.delay, self.fail);
+        Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            if fail {
+                return Err(TokenError::new(
+                    crate::error::ErrorCode::Network,
+                    "endpoint down",
+                ));
+            }
+            Ok(Fetched {
+                token: token(&format!("token-{n}"), 3_600_000),
+                source: TokenSource::Endpoint,
+            })
+        })
+    }
+}
+
+pub fn token(text: &str, lifetime_ms: u64) -> Token {
+    Token::new(
+        Secret::new(text.into()),
+        "Bearer".into(),
+        None,
+        now_ms(),
+        lifetime_ms,
+    )
+}
+
+pub fn request(store: &str, secret: &str) -> Arc<TokenRequest> {
+    Arc::new(
+        TokenRequest::from_options(RawOptions {
+            token_url: Some("http://127.0.0.1:9/oauth/token".into()),
+            client_id: Some("store-test-client".into()),
+            client_secret: Some(Secret::new(secret.into())),
+            audience: Some("urn:store-test".into()),
+            timeout_ms: Some(500.0),
+            retries: Some(0.0),
+            store: Some(store.into()),
+            ..RawOptions::default()
+        })
+        .unwrap(),
+    )
+}
+
+pub fn context(reason: FetchReason, current: Option<Arc<Token>>) -> FetchContext {
+    FetchContext {
+        reason,
+        current,
+        attempts: Arc::new(AtomicU32::new(0)),
+    }
+}
+
+/// Remote invalidations this fetcher was told about: (cache key, whether
+/// the probe token was the invalidated one).
+pub type Heard = Arc<Mutex<Vec<(CacheKey, bool)>>>;
+
+/// A fetcher as a process would have one; `probe` is the token its memory
+/// is pretended to hold when another process invalidates.
+pub fn fetcher(endpoint: &Arc<CountingEndpoint>, probe: &str) -> (Arc<StoreFetcher>, Heard) {
+    let heard: Heard = Arc::default();
+    let (sink, probe) = (heard.clone(), token(probe, 1));
+    let on_remote: RemoteInvalidation = Arc::new(move |key, is_stale| {
+        sink.lock().unwrap().push((*key, is_stale(&probe)));
+    });
+    (
+        Arc::new(StoreFetcher::new(endpoint.clone(), on_remote)),
+        heard,
+    )
+}
+
+/// A private folder under the system's temporary folder, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> TempDir {
+        let mut bytes = [0u8; 8];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).unwrap();
+        let path =
+            std::env::temp_dir().join(format!("m2m-store-{label}-{}", super::seal::hex(&bytes)));
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn store(&self) -> String {
+        format!("file:{}", self.0.display())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A `redis-server` on a free loopback port, killed on drop; `None` (with
+/// a note) where none is installed.
+pub struct RedisServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl RedisServer {
+    pub fn start() -> Option<RedisServer> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        RedisServer::start_on(port)
+    }
+
+    /// On a given port: to restart a server where its clients expect it.
+    pub fn start_on(port: u16) -> Option<RedisServer> {
+        let spawned = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let Ok(child) = spawned else {
+            eprintln!("note: redis-server is not installed; skipping this Redis test");
+            return None;
+        };
+        let server = RedisServer { child, port };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(server)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A 3-node Redis Cluster (no replicas) on free loopback ports, killed on
+/// drop; `None` (with a note) where `redis-server` is not installed.
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+    _dir: TempDir,
+}
+
+impl RedisCluster {
+    pub fn start() -> Option<RedisCluster> {
+        let dir = TempDir::new("cluster");
+        std::fs::create_dir_all(dir.path()).ok()?;
+        let mut nodes = Vec::new();
+        for _ in 0..3 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .ok()?
+                .local_addr()
+                .ok()?
+                .port();
+            let config = dir.path().join(format!("nodes-{port}.conf"));
+            let spawned = Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .args(["--cluster-enabled", "yes", "--cluster-config-file"])
+                .arg(&config)
+                .current_dir(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn();
+            let Ok(child) = spawned else {
+                eprintln!("note: redis-server is not installed; skipping this Redis Cluster test");
+                return None;
+            };
+            nodes.push(RedisServer { child, port });
+        }
+        for node in &nodes {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while std::net::TcpStream::connect(("127.0.0.1", node.port)).is_err() {
+                assert!(Instant::now() < deadline, "redis-server did not start");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let created = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .ok()?;
+        assert!(created.success(), "redis-cli --cluster create failed");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for node in &nodes {
+            loop {
+                let info = Command::new("redis-cli")
+                    .args(["-p", &node.port.to_string(), "cluster", "info"])
+                    .output()
+                    .ok()?;
+                if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "cluster never became ready");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Some(RedisCluster { nodes, _dir: dir })
+    }
+
+    /// Names two of the three nodes: the rest is discovered.
+    pub fn url(&self) -> String {
+        format!(
+            "redis+cluster://127.0.0.1:{},127.0.0.1:{}",
+            self.nodes[0].port, self.nodes[1].port
+        )
+    }
+}
+
+/// A server that accepts connections and never answers: a store that hangs.
+pub fn silent_server() -> (std::net::TcpListener, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (listener, port)
+}
+
+/// A `redis-server` speaking TLS only, with a certificate for `localhost`
+/// from a test CA made with `openssl`; returns the server, its folder and
+/// the CA's PEM file. `None` (with a note) without redis-server or openssl.
+pub fn start_tls_redis() -> Option<(RedisServer, TempDir, PathBuf)> {
+    let dir = TempDir::new("tls");
+    std::fs::create_dir_all(dir.path()).ok()?;
+    let openssl = |args: &[&str]| {
+        Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    std::fs::write(dir.path().join("ext"), "subjectAltName=DNS:localhost\n").ok()?;
+    let made = openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=m2m-token test CA",
+    ]) && openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]) && openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "1",
+        "-extfile",
+        "ext",
+    ]);
+    if !made {
+        eprintln!("note: openssl is not installed; skipping this TLS test");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let spawned = Command::new("redis-server")
+        .args([
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .args([
+            "--tls-cert-file",
+            "server.crt",
+            "--tls-key-file",
+            "server.key",
+            "--tls-ca-cert-file",
+            "ca.crt",
+            "--tls-auth-clients",
+            "no",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(child) = spawned else {
+        eprintln!("note: redis-server is not installed; skipping this TLS test");
+        return None;
+    };
+    let server = RedisServer { child, port };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ca = dir.path().join("ca.crt");
+    Some((server, dir, ca))
+}
