@@ -838,4 +838,5 @@ module.exports = nativeBinding
 module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.attachThread = nativeBinding.attachThread
 module.exports.clearCache = nativeBinding.clearCache
+module.exports.flushStore = nativeBinding.flushStore
 module.exports.stats = nativeBinding.stats
