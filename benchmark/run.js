@@ -1,7 +1,7 @@
 'use strict'
 
 // `npm run bench` builds the addon, then runs this file (it does not build):
-// every target of the benchmark issue (B1–B6), ours and the peers' in the
+// every target (B1–B9), ours and the peers' in the
 // same run, against the same loopback token server; then it rewrites
 // benchmark/RESULTS.md. Figures are medians over rounds, with the spread
 // (min–max) beside them so a noisy run shows.
@@ -23,6 +23,9 @@ const TARGETS = {
   B4: { file: './b4-rollover', label: 'rollover under steady load', options: {} },
   B5: { file: './b5-cold-fetch', label: 'one cold fetch', options: {} },
   B6: { file: './b6-footprint', label: 'footprint', options: { rounds: 3 } },
+  B7: { file: './b7-diagnostics', label: 'hit with a diagnostics subscriber', options: { rounds: ROUNDS * 3 } },
+  B8: { file: './b8-store-hit', label: 'hit with a store configured', options: { rounds: ROUNDS * 3 } },
+  B9: { file: './b9-cli-startup', label: 'command-line run from the file store', options: { rounds: ROUNDS } },
 }
 
 function command() {

@@ -4,6 +4,9 @@
 // on 127.0.0.1 (no network, no Auth0 tenant needed). Run: npm start
 
 const { Worker } = require('node:worker_threads')
+const { fork } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 const m2m = require('..')
 const { startTokenServer } = require('../__test__/helpers/token-server')
@@ -12,6 +15,7 @@ const CALLERS = 1000
 const WORKERS = 4
 const CALLERS_PER_WORKER = 100
 const HIT_ROUNDS = 1_000_000
+const PROCESSES = 4
 
 function heading(text) {
   console.log(process.stdout.isTTY ? `\n\x1b[1m${text}\x1b[0m` : `\n${text}`)
@@ -119,10 +123,41 @@ async function main() {
   console.log('  ', show(m2m.stats()))
   console.log('   (hits include the timing loop above)')
 
+  heading(`6. ${PROCESSES} processes, cold at once, share one token through a sealed file store`)
+  server.reset()
+  const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-token-demo-'))
+  try {
+    const answers = await Promise.all(Array.from({ length: PROCESSES }, () => runProcess({ ...options, store: `file:${storeDir}` })))
+    console.log(`   distinct tokens across processes: ${new Set(answers.map((a) => a.token)).size}`)
+    console.log(`   token requests for all processes: ${server.count}` +
+      `  (taken from the store: ${answers.reduce((n, a) => n + a.storeHits, 0)})`)
+    console.log(`   store files (names derived from the credential): ${fs.readdirSync(storeDir).filter((f) => f.endsWith('.tok')).map((f) => `${f.slice(0, 12)}…`).join(', ')}`)
+  } finally {
+    fs.rmSync(storeDir, { recursive: true, force: true })
+  }
+
   await server.close()
 }
 
-main().catch((err) => {
-  console.error(err)
-  process.exitCode = 1
-})
+/** A separate Node process (this file, as a child) that gets one token and reports it. */
+function runProcess(options) {
+  return new Promise((resolve, reject) => {
+    const child = fork(__filename, ['--child'], { serialization: 'advanced' })
+    child.once('message', (answer) => resolve(answer))
+    child.once('error', reject)
+    child.once('exit', (code) => code !== 0 && reject(new Error(`demo child exited with ${code}`)))
+    child.send(options)
+  })
+}
+
+if (process.argv[2] === '--child') {
+  process.once('message', async (options) => {
+    const token = await m2m.getToken(options)
+    process.send({ token, storeHits: m2m.stats().storeHits }, () => process.disconnect())
+  })
+} else {
+  main().catch((err) => {
+    console.error(err)
+    process.exitCode = 1
+  })
+}

@@ -110,7 +110,34 @@ const method: AuthMethod = 'client_secret_post'
 const alg: SigningAlgorithm = 'PS256'
 void [method, alg, promises, callbacks, client, management, errors]
 
+// ---- fleet stores, proxies, quota ----
+
+const fleet: TokenOptions = { ...byDomain, store: 'redis://:pw@127.0.0.1:6379/2', proxy: 'http://proxy:3128' }
+const noProxy: TokenOptions = { ...byDomain, store: 'file', proxy: false, signingAlgorithm: 'RS384' }
+async function observability(): Promise<void> {
+  const info: TokenInfo = await getTokenInfo(fleet)
+  const remaining: number | undefined = info.quota?.client?.perDay?.remaining
+  const s = stats()
+  const storeCounts: number = s.storeHits + s.storeErrors
+  try {
+    await getToken(noProxy)
+  } catch (err) {
+    if (err instanceof TokenError) {
+      const resetAfter: number | undefined = err.quota?.organization?.perHour?.resetAfter
+      void resetAfter
+    }
+  }
+  void [remaining, storeCounts]
+}
+void observability
+
 // ---- misuse ----
+
+// @ts-expect-error proxy is a URL string or false, never true
+const proxyTrue: TokenOptions = { domain: 'd', clientId: 'c', proxy: true }
+
+// @ts-expect-error store is a string
+const storeObject: TokenOptions = { domain: 'd', clientId: 'c', store: { kind: 'redis' } }
 
 // @ts-expect-error authMethod must be one of the three methods
 const badMethod: TokenOptions = { domain: 'd', clientId: 'c', authMethod: 'nope' }
@@ -124,7 +151,7 @@ const both: TokenOptions = { domain: 'd', tokenUrl: 'https://x/token', clientId:
 // @ts-expect-error one of domain / tokenUrl is required
 const neither: TokenOptions = { clientId: 'c' }
 
-// @ts-expect-error signingAlgorithm is one of RS256, PS256, ES256
+// @ts-expect-error signingAlgorithm is one of RS256, RS384, PS256, ES256
 const badAlg: TokenOptions = { domain: 'd', clientId: 'c', signingAlgorithm: 'HS256' }
 
 // @ts-expect-error extraParams values are strings
@@ -147,4 +174,4 @@ async function misuse(): Promise<void> {
   void [info, p, code, hits]
 }
 
-void [badMethod, noClientId, both, neither, badAlg, badParams, badLeeway, misuse]
+void [badMethod, noClientId, both, neither, badAlg, badParams, badLeeway, misuse, proxyTrue, storeObject]
