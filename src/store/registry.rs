@@ -69,3 +69,29 @@ fn registry_key(spec: &StoreSpec, ca: Option<&str>) -> [u8; 32] {
     }
     hash.finalize().into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CA: &str = include_str!("../../__test__/fixtures/ca.pem");
+
+    #[tokio::test]
+    async fn a_tls_redis_connection_is_per_url_and_ca_the_others_per_url() {
+        // Nothing listens there: connections are made lazily, never here.
+        let plain = StoreSpec::parse("redis://127.0.0.1:1/3").unwrap();
+        let tls = StoreSpec::parse("rediss://127.0.0.1:1/3").unwrap();
+        let other_ca = CA.replace("\n", "\r\n");
+        let same = |a: &Arc<StoreHandle>, b: &Arc<StoreHandle>| Arc::ptr_eq(a, b);
+
+        let plain_a = store_for(&plain, Some(CA)).unwrap();
+        assert!(same(&plain_a, &store_for(&plain, None).unwrap()));
+        assert!(same(&plain_a, &store_for(&plain, Some(&other_ca)).unwrap()));
+
+        let tls_a = store_for(&tls, Some(CA)).unwrap();
+        assert!(same(&tls_a, &store_for(&tls, Some(CA)).unwrap()));
+        assert!(!same(&tls_a, &store_for(&tls, None).unwrap()));
+        assert!(!same(&tls_a, &store_for(&tls, Some(&other_ca)).unwrap()));
+        assert!(!same(&tls_a, &plain_a));
+    }
+}
