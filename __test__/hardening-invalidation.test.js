@@ -164,13 +164,16 @@ test('across threads: the main thread is busy while its token lands; a worker in
 // number of invalidations started is noted right after each token is sent.
 // A call that started after d invalidations had returned must get a token
 // sent after invalidation #d started.
-const CALLERS = 16;
-const CALLS = 3000;
+// CI runs a size that takes seconds; the full-scale run (48 callers + 2
+// clearers = 50 workers, 10,000 calls each) is
+//   INVALIDATION_LOAD_WORKERS=48 INVALIDATION_LOAD_CALLS=10000 node --test __test__/hardening-invalidation.test.js
+const CALLERS = Number(process.env.INVALIDATION_LOAD_WORKERS || 16);
+const CALLS = Number(process.env.INVALIDATION_LOAD_CALLS || 3000);
 const CONCURRENCY = 4;
 const CLEARERS = 2;
 const CLEAR_CALLS = 500;
 
-test(`load: ${CALLERS} workers x ${CALLS} calls, invalidation every ms from the main thread and clearCache() loops in ${CLEARERS} workers`, { timeout: 90000 }, async () => {
+test(`load: ${CALLERS} workers x ${CALLS} calls, invalidation every ms from the main thread and clearCache() loops in ${CLEARERS} workers`, { timeout: 900000 }, async () => {
   const sab = new SharedArrayBuffer(12);
   const shared = new Int32Array(sab);
   const startedAtSend = new Map(); // request number -> invalidations started once its token was sent
