@@ -180,11 +180,7 @@ impl RedisServer {
             return None;
         };
         let server = RedisServer { child, port };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until_listening(port);
         Some(server)
     }
 
@@ -243,11 +239,7 @@ impl RedisCluster {
             nodes.push(RedisServer { child, port });
         }
         for node in &nodes {
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while std::net::TcpStream::connect(("127.0.0.1", node.port)).is_err() {
-                assert!(Instant::now() < deadline, "redis-server did not start");
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            wait_until_listening(node.port);
         }
         let addresses: Vec<String> = nodes
             .iter()
@@ -395,11 +387,16 @@ pub fn start_tls_redis() -> Option<(RedisServer, TempDir, PathBuf)> {
         return None;
     };
     let server = RedisServer { child, port };
+    wait_until_listening(port);
+    let ca = dir.path().join("ca.crt");
+    Some((server, dir, ca))
+}
+
+/// Blocks until something accepts connections on `port` (at most 5 s).
+fn wait_until_listening(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "redis-server did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let ca = dir.path().join("ca.crt");
-    Some((server, dir, ca))
 }
