@@ -11,6 +11,7 @@
 // The children start with a clean environment for the module (no inherited
 // M2M_TOKEN_STORE or NODE_EXTRA_CA_CERTS) plus `env`.
 
+const { killedAtEnd } = require('./leftovers');
 const path = require('node:path');
 const { fork, execFile } = require('node:child_process');
 
@@ -19,15 +20,7 @@ const exitScript = path.join(__dirname, '..', 'fixtures-scripts', 'store-exit.js
 
 // Children a failed or timed-out test left behind are killed when the file's
 // tests end (their IPC channels would keep it running), or at exit.
-const live = new Set();
-const killLeftovers = () => {
-  for (const child of live) {
-    try { child.kill('SIGKILL'); } catch {}
-  }
-};
-// Only under `node --test` (a benchmark using this helper must not start a test harness).
-if (process.env.NODE_TEST_CONTEXT) require('node:test').after(killLeftovers);
-process.on('exit', killLeftovers);
+const live = killedAtEnd();
 
 function childEnv(env = {}) {
   const base = { ...process.env };

@@ -14,6 +14,7 @@
 // crashed cache would. `--rdbcompression no` keeps DUMP output uncompressed,
 // so a byte scan of it sees what is really stored.
 
+const { killedAtEnd } = require('./leftovers');
 const fs = require('node:fs');
 const os = require('node:os');
 const net = require('node:net');
@@ -28,15 +29,7 @@ const tlsFiles = {
 
 // Every redis-server (and redis-cli MONITOR) still running: killed when the
 // file's tests end, so one a failed or timed-out test left never holds the run.
-const live = new Set();
-const killLeftovers = () => {
-  for (const child of live) {
-    try { child.kill('SIGKILL'); } catch {}
-  }
-};
-// Only under `node --test` (a benchmark using this helper must not start a test harness).
-if (process.env.NODE_TEST_CONTEXT) require('node:test').after(killLeftovers);
-process.on('exit', killLeftovers);
+const live = killedAtEnd();
 
 /** True when `redis-server` and `redis-cli` are on PATH. */
 function redisAvailable() {
