@@ -110,6 +110,9 @@ export interface JsReport {
   source: string
   attempts: number
   durationMs: number
+  /** The new token's expiry and quota, when the flight got one. */
+  expiresAt?: number
+  quota?: JsQuota
 }
 
 /** What a thread's view of one entry needs; see `lib/thread-view.js`. */

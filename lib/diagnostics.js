@@ -44,9 +44,9 @@ function publishFetchEnd(subject, reason, outcome, error) {
   }
   if (error) {
     message.error = error
-  } else if (outcome.token) {
-    message.expiresAt = outcome.token.expiresAt
-    const quota = cleanQuota(outcome.token.quota)
+  } else if (report && report.expiresAt !== undefined && report.expiresAt !== null) {
+    message.expiresAt = report.expiresAt
+    const quota = cleanQuota(report.quota)
     if (quota !== undefined) message.quota = quota
   }
   fetchEnd.publish(message)

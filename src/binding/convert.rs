@@ -172,14 +172,20 @@ pub struct JsReport {
     pub source: String,
     pub attempts: u32,
     pub duration_ms: f64,
+    /// The new token's expiry and quota, when the flight got one.
+    pub expires_at: Option<f64>,
+    pub quota: Option<JsQuota>,
 }
 
 impl From<&FlightReport> for JsReport {
     fn from(r: &FlightReport) -> JsReport {
+        let token = r.outcome.as_ref().ok();
         JsReport {
             source: r.source.as_str().to_owned(),
             attempts: r.attempts,
             duration_ms: r.duration_ms,
+            expires_at: token.map(|t| t.expires_at_ms as f64),
+            quota: token.and_then(|t| t.quota).map(JsQuota::from),
         }
     }
 }
@@ -214,31 +220,14 @@ impl JsOutcome {
         }
     }
 
-    /// How a refresh ahead ended: never the token itself, only its expiry
-    /// and quota (a hit already answered every caller).
+    /// How a refresh ahead ended: its report, never the token itself (a
+    /// hit already answered every caller).
     pub fn refreshed(report: &FlightReport) -> JsOutcome {
-        match &report.outcome {
-            Ok(token) => JsOutcome {
-                token: Some(JsSnapshot {
-                    access_token: String::new(),
-                    token_type: token.token_type.clone(),
-                    scope: None,
-                    expires_at: token.expires_at_ms as f64,
-                    usable_until: 0.0,
-                    refresh_at: 0.0,
-                    generation: -1,
-                    quota: token.quota.map(JsQuota::from),
-                }),
-                error: None,
-                from_cache: false,
-                report: Some(JsReport::from(report)),
-            },
-            Err(error) => JsOutcome {
-                token: None,
-                error: Some(error.clone().into()),
-                from_cache: false,
-                report: Some(JsReport::from(report)),
-            },
+        JsOutcome {
+            token: None,
+            error: report.outcome.clone().err().map(JsTokenError::from),
+            from_cache: false,
+            report: Some(JsReport::from(report)),
         }
     }
 }
