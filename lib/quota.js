@@ -1,11 +1,12 @@
 'use strict'
 
 // Auth0's quota, as the native layer reports it, into the shape of the
-// contract: only the buckets that parsed, no null or undefined keys.
+// contract: only the buckets that parsed, no null or undefined keys. Frozen,
+// because every cache hit on a token hands out the same object.
 
 function cleanBucket(bucket) {
   if (bucket === null || bucket === undefined) return undefined
-  return { quota: bucket.quota, remaining: bucket.remaining, resetAfter: bucket.resetAfter }
+  return Object.freeze({ quota: bucket.quota, remaining: bucket.remaining, resetAfter: bucket.resetAfter })
 }
 
 function cleanBuckets(buckets) {
@@ -15,7 +16,7 @@ function cleanBuckets(buckets) {
   const perDay = cleanBucket(buckets.perDay)
   if (perHour !== undefined) clean.perHour = perHour
   if (perDay !== undefined) clean.perDay = perDay
-  return perHour === undefined && perDay === undefined ? undefined : clean
+  return perHour === undefined && perDay === undefined ? undefined : Object.freeze(clean)
 }
 
 /** `{ client?, organization? }`, or undefined when no bucket is there. */
@@ -26,7 +27,7 @@ function cleanQuota(quota) {
   const organization = cleanBuckets(quota.organization)
   if (client !== undefined) clean.client = client
   if (organization !== undefined) clean.organization = organization
-  return client === undefined && organization === undefined ? undefined : clean
+  return client === undefined && organization === undefined ? undefined : Object.freeze(clean)
 }
 
 module.exports = { cleanQuota }
