@@ -13,10 +13,10 @@ const diagnostics = require('node:diagnostics_channel');
 const net = require('node:net');
 const path = require('node:path');
 const util = require('node:util');
-const { Worker } = require('node:worker_threads');
 const { setTimeout: sleep, setImmediate: tick } = require('node:timers/promises');
 
 const m2m = require('..');
+const { startCommandWorker } = require('./helpers/command-worker');
 const { startTokenServer, uid } = require('./helpers/token-server');
 const { startForwardProxy } = require('./helpers/forward-proxy');
 
@@ -213,33 +213,7 @@ test('refresh ahead: reason refresh, published on this thread after the hit that
 
 // ---- worker threads ----
 
-function startWorker() {
-  const worker = new Worker(path.join(__dirname, 'fixtures-scripts', 'diag-worker.js'));
-  const pending = new Map();
-  let nextId = 0;
-  return new Promise((resolve, reject) => {
-    worker.once('error', reject);
-    worker.on('message', (msg) => {
-      if (msg.ready) {
-        resolve({
-          call(cmd, args = {}) {
-            const id = ++nextId;
-            return new Promise((res, rej) => {
-              pending.set(id, { res, rej });
-              worker.postMessage({ id, cmd, ...args });
-            });
-          },
-          terminate: () => worker.terminate(),
-        });
-        return;
-      }
-      const p = pending.get(msg.id);
-      pending.delete(msg.id);
-      if (msg.error) p.rej(Object.assign(new Error(msg.error.message), { code: msg.error.code }));
-      else p.res(msg.result);
-    });
-  });
-}
+const startWorker = () => startCommandWorker(path.join(__dirname, 'fixtures-scripts', 'diag-worker.js'));
 
 /** What the worker's subscribers saw, collected until a fetch:end is among it. */
 async function workerMessagesUntilEnd(worker) {

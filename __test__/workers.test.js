@@ -6,7 +6,6 @@
 const { test, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { Worker } = require('node:worker_threads');
 const { setTimeout: sleep } = require('node:timers/promises');
 
 const m2m = require('..');
@@ -14,40 +13,12 @@ const { withServer, uid } = require('./helpers/token-server');
 
 const opts = (server, extra = {}) => ({ tokenUrl: server.url, clientId: uid('w'), clientSecret: 'secret', ...extra });
 
+const { startCommandWorker } = require('./helpers/command-worker');
+
 const workerScript = path.join(__dirname, 'fixtures-scripts', 'worker.js');
 
 /** Starts a worker; resolves once it has loaded the addon. `call(cmd, args)` runs a command in it. */
-function startWorker() {
-  const worker = new Worker(workerScript);
-  const pending = new Map();
-  let nextId = 0;
-  let exitCode;
-  const exited = new Promise((resolve) => worker.once('exit', (code) => { exitCode = code; resolve(code); }));
-  return new Promise((resolve, reject) => {
-    worker.once('error', reject);
-    worker.on('message', (msg) => {
-      if (msg.ready) {
-        resolve({
-          call(cmd, args = {}) {
-            const id = ++nextId;
-            return new Promise((res, rej) => {
-              pending.set(id, { res, rej });
-              worker.postMessage({ id, cmd, ...args });
-            });
-          },
-          exited,
-          get exitCode() { return exitCode; },
-          terminate: () => worker.terminate(),
-        });
-        return;
-      }
-      const p = pending.get(msg.id);
-      pending.delete(msg.id);
-      if (msg.error) p.rej(Object.assign(new Error(msg.error.message), { code: msg.error.code }));
-      else p.res(msg.result);
-    });
-  });
-}
+const startWorker = () => startCommandWorker(workerScript);
 
 /** Starts `n` workers, runs `fn(workers)`, then terminates them. */
 async function withWorkers(n, fn) {

@@ -9,6 +9,7 @@
 const { parentPort } = require('node:worker_threads');
 const diagnostics = require('node:diagnostics_channel');
 const m2m = require('../..');
+const { serveCommands } = require('../helpers/command-worker');
 
 const CHANNELS = ['m2m-token:fetch:start', 'm2m-token:fetch:end', 'm2m-token:invalidate'];
 let seen = [];
@@ -37,11 +38,4 @@ const commands = {
   },
 };
 
-parentPort.on('message', async ({ id, cmd, ...args }) => {
-  try {
-    parentPort.postMessage({ id, result: await commands[cmd](args) });
-  } catch (err) {
-    parentPort.postMessage({ id, error: { code: err.code, message: err.message } });
-  }
-});
-parentPort.postMessage({ ready: true });
+serveCommands(parentPort, commands);

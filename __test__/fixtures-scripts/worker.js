@@ -10,6 +10,7 @@
 
 const { parentPort } = require('node:worker_threads');
 const m2m = require('../..');
+const { serveCommands } = require('../helpers/command-worker');
 
 const viaCallback = (start) => new Promise((resolve, reject) => start((e, v) => (e ? reject(e) : resolve(v))));
 
@@ -47,11 +48,4 @@ const commands = {
   },
 };
 
-parentPort.on('message', async ({ id, cmd, ...args }) => {
-  try {
-    parentPort.postMessage({ id, result: await commands[cmd](args) });
-  } catch (err) {
-    parentPort.postMessage({ id, error: { code: err.code, message: err.message } });
-  }
-});
-parentPort.postMessage({ ready: true });
+serveCommands(parentPort, commands);

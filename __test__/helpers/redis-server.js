@@ -7,8 +7,8 @@
 //   await redis.cli(['GET', key], { db, buffer })   // redis-cli, authenticated as the admin
 //   await redis.stop() / redis.kill() / redis.restart() // restart: same port(s), empty data
 //
-//   const cluster = await startRedisCluster();      // 3 masters, no replicas
-//   cluster.ports, cluster.url(), cluster.cli(port, args), await cluster.stop()
+//   const cluster = await startRedisCluster({ tls }); // 3 masters, no replicas
+//   cluster.ports, cluster.url(), cluster.tlsUrl(), cluster.cli(port, args), await cluster.stop()
 //
 // No persistence (`--save ''`, no AOF): a restart comes back empty, as a
 // crashed cache would. `--rdbcompression no` keeps DUMP output uncompressed,
@@ -243,26 +243,36 @@ async function readKey(cliFn, key, db = 0) {
 /**
  * Starts a Redis Cluster of 3 masters (no replicas) and waits for
  * cluster_state:ok on every node.
+ *   tls: the nodes listen with TLS only (fixture certificate), talk TLS to
+ *        each other over the bus, and so announce their TLS ports; `ports`
+ *        are then those TLS ports and `tlsUrl()` names them.
  */
-async function startRedisCluster() {
+async function startRedisCluster({ tls = false } = {}) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-redis-cluster-'));
   const taken = new Set();
   const nodes = [];
+  // How redis-cli reaches a node: over TLS, trusting the fixture CA.
+  const cliTls = tls ? ['--tls', '--cacert', tlsFiles.ca] : [];
+  const listen = (port) => (tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tlsFiles.cert, '--tls-key-file', tlsFiles.key,
+      '--tls-ca-cert-file', tlsFiles.ca, '--tls-auth-clients', 'no', '--tls-cluster', 'yes', '--tls-replication', 'yes']
+    : ['--port', String(port)]);
   try {
     for (let i = 0; i < 3; i++) {
+      // The bus port is the client port + 10000 (the TLS port, with TLS).
       const port = await freeClusterPort(taken);
       taken.add(port);
       taken.add(port + 10000);
       const dir = path.join(root, String(port));
       fs.mkdirSync(dir);
-      const child = await spawnRedis(['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      const child = await spawnRedis([...listen(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
         '--rdbcompression', 'no', '--dir', dir, '--protected-mode', 'no', '--cluster-enabled', 'yes',
         '--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000'], dir);
       nodes.push({ port, child });
     }
-    await runCli(['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    await runCli([...cliTls, '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
     const cli = (port, cmd, { buffer = false, input } = {}) =>
-      runCli(['-h', '127.0.0.1', '-p', String(port), ...cmd], { buffer, input });
+      runCli([...cliTls, '-h', '127.0.0.1', '-p', String(port), ...cmd], { buffer, input });
     // The nodes agree on the slot map over their bus: wait for it (bounded).
     const deadline = Date.now() + 20000;
     for (;;) {
@@ -272,10 +282,19 @@ async function startRedisCluster() {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const ports = nodes.map((n) => n.port);
+    const seedList = (seeds) => ports.slice(0, seeds).map((p) => `127.0.0.1:${p}`).join(',');
     return {
       ports,
       /** `redis+cluster://` with the first `seeds` nodes (default 2: the store must discover the third). */
-      url: (seeds = 2) => `redis+cluster://${ports.slice(0, seeds).map((p) => `127.0.0.1:${p}`).join(',')}`,
+      url: (seeds = 2) => {
+        if (tls) throw new Error('this cluster listens with TLS only: use tlsUrl()');
+        return `redis+cluster://${seedList(seeds)}`;
+      },
+      /** `rediss+cluster://` with the first `seeds` nodes (default 2), for a cluster started with `tls`. */
+      tlsUrl: (seeds = 2) => {
+        if (!tls) throw new Error('this cluster was started without TLS: use url()');
+        return `rediss+cluster://${seedList(seeds)}`;
+      },
       cli,
       async stop() {
         await Promise.all(nodes.map(async (n) => { n.child.kill('SIGKILL'); await waitExit(n.child); }));
