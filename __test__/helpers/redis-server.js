@@ -241,6 +241,31 @@ async function readKey(cliFn, key, db = 0) {
 }
 
 /**
+ * What the nodes of a TLS cluster need for their bus. Redis always asks a
+ * peer on the cluster bus for a client certificate (whatever
+ * tls-auth-clients says), and the fixture certificate is for servers only
+ * (EKU serverAuth), so the nodes dial each other with a throwaway
+ * self-signed client certificate made here with the openssl command, and
+ * trust it besides the fixture CA. Clients still see the fixture
+ * certificate and need no certificate of their own.
+ */
+function clusterBusTls(dir) {
+  const cert = path.join(dir, 'bus.pem');
+  const key = path.join(dir, 'bus-key.pem');
+  const ca = path.join(dir, 'trusted.pem');
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+      '-keyout', key, '-out', cert, '-days', '2', '-sha256', '-subj', '/CN=m2m-token test cluster bus',
+      '-addext', 'keyUsage=critical,digitalSignature', '-addext', 'extendedKeyUsage=clientAuth'],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    throw err.code === 'ENOENT' ? new Error('openssl is not installed: the TLS cluster test needs it for its bus certificate') : err;
+  }
+  fs.writeFileSync(ca, fs.readFileSync(tlsFiles.ca, 'utf8') + fs.readFileSync(cert, 'utf8'));
+  return { cert, key, ca };
+}
+
+/**
  * Starts a Redis Cluster of 3 masters (no replicas) and waits for
  * cluster_state:ok on every node.
  *   tls: the nodes listen with TLS only (fixture certificate), talk TLS to
@@ -253,11 +278,14 @@ async function startRedisCluster({ tls = false } = {}) {
   const nodes = [];
   // How redis-cli reaches a node: over TLS, trusting the fixture CA.
   const cliTls = tls ? ['--tls', '--cacert', tlsFiles.ca] : [];
-  const listen = (port) => (tls
-    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tlsFiles.cert, '--tls-key-file', tlsFiles.key,
-      '--tls-ca-cert-file', tlsFiles.ca, '--tls-auth-clients', 'no', '--tls-cluster', 'yes', '--tls-replication', 'yes']
-    : ['--port', String(port)]);
+  let listen = (port) => ['--port', String(port)];
   try {
+    if (tls) {
+      const bus = clusterBusTls(root);
+      listen = (port) => ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tlsFiles.cert, '--tls-key-file', tlsFiles.key,
+        '--tls-client-cert-file', bus.cert, '--tls-client-key-file', bus.key, '--tls-ca-cert-file', bus.ca,
+        '--tls-auth-clients', 'no', '--tls-cluster', 'yes', '--tls-replication', 'yes'];
+    }
     for (let i = 0; i < 3; i++) {
       // The bus port is the client port + 10000 (the TLS port, with TLS).
       const port = await freeClusterPort(taken);
