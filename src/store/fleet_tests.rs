@@ -10,6 +10,26 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Runs one scenario as two tests: on a file store in a private folder, and
+/// on a real `redis-server` (skipped where none is installed).
+macro_rules! on_file_and_redis {
+    ($scenario:ident: $file_test:ident, $redis_test:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $file_test() {
+            let temp = TempDir::new(stringify!($file_test));
+            $scenario(&temp.store()).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $redis_test() {
+            let Some(redis) = RedisServer::start() else {
+                return;
+            };
+            $scenario(&redis.url()).await;
+        }
+    };
+}
+
 async fn fetch_many(
     store: &str,
     processes: usize,
@@ -54,19 +74,7 @@ async fn one_request_for_many_processes(store: &str) {
     assert_eq!(endpoint.calls(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn file_store_one_request_for_many_processes() {
-    let temp = TempDir::new("fleet-one");
-    one_request_for_many_processes(&temp.store()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_store_one_request_for_many_processes() {
-    let Some(redis) = RedisServer::start() else {
-        return;
-    };
-    one_request_for_many_processes(&redis.url()).await;
-}
+on_file_and_redis!(one_request_for_many_processes: file_store_one_request_for_many_processes, redis_store_one_request_for_many_processes);
 
 async fn a_bad_record_is_counted_ignored_and_replaced(
     store: &str,
@@ -257,19 +265,7 @@ async fn invalidation_deletes_only_the_dropped_token_and_tells_everyone(store: &
     assert_eq!(fresh.token.access_token.expose(), "token-2");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn file_store_invalidation() {
-    let temp = TempDir::new("fleet-inv");
-    invalidation_deletes_only_the_dropped_token_and_tells_everyone(&temp.store()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_store_invalidation() {
-    let Some(redis) = RedisServer::start() else {
-        return;
-    };
-    invalidation_deletes_only_the_dropped_token_and_tells_everyone(&redis.url()).await;
-}
+on_file_and_redis!(invalidation_deletes_only_the_dropped_token_and_tells_everyone: file_store_invalidation, redis_store_invalidation);
 
 async fn refresh_is_done_once_and_adopted(store: &str) {
     let endpoint = CountingEndpoint::new(Duration::from_millis(50));
@@ -313,19 +309,7 @@ async fn refresh_is_done_once_and_adopted(store: &str) {
     assert_eq!(endpoint.calls(), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn file_store_refresh_once() {
-    let temp = TempDir::new("fleet-refresh");
-    refresh_is_done_once_and_adopted(&temp.store()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_store_refresh_once() {
-    let Some(redis) = RedisServer::start() else {
-        return;
-    };
-    refresh_is_done_once_and_adopted(&redis.url()).await;
-}
+on_file_and_redis!(refresh_is_done_once_and_adopted: file_store_refresh_once, redis_store_refresh_once);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_request_releases_the_waiters() {
