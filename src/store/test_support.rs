@@ -151,27 +151,13 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> Option<RedisServer> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
+        let port = free_port()?;
         RedisServer::start_on(port)
     }
 
     /// On a given port: to restart a server where its clients expect it.
     pub fn start_on(port: u16) -> Option<RedisServer> {
-        let spawned = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
+        let spawned = redis_server(&["--port", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
@@ -209,23 +195,9 @@ impl RedisCluster {
         std::fs::create_dir_all(dir.path()).ok()?;
         let mut nodes = Vec::new();
         for _ in 0..3 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .ok()?
-                .local_addr()
-                .ok()?
-                .port();
+            let port = free_port()?;
             let config = dir.path().join(format!("nodes-{port}.conf"));
-            let spawned = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
+            let spawned = redis_server(&["--port", &port.to_string()])
                 .args(["--cluster-enabled", "yes", "--cluster-config-file"])
                 .arg(&config)
                 .current_dir(dir.path())
@@ -350,24 +322,8 @@ pub fn start_tls_redis() -> Option<(RedisServer, TempDir, PathBuf)> {
         eprintln!("note: openssl is not installed; skipping this TLS test");
         return None;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
-    let spawned = Command::new("redis-server")
-        .args([
-            "--port",
-            "0",
-            "--tls-port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
+    let port = free_port()?;
+    let spawned = redis_server(&["--port", "0", "--tls-port", &port.to_string()])
         .args([
             "--tls-cert-file",
             "server.crt",
@@ -399,4 +355,24 @@ fn wait_until_listening(port: u16) {
         assert!(Instant::now() < deadline, "redis-server did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> Option<u16> {
+    Some(
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port(),
+    )
+}
+
+/// `redis-server` on loopback with no persistence, listening as `listen` says.
+fn redis_server(listen: &[&str]) -> Command {
+    let mut command = Command::new("redis-server");
+    command
+        .args(listen)
+        .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+    command
 }
