@@ -13,13 +13,21 @@
 //! invalidation epoch; both go to the `on_change` listener, so that faster
 //! per-thread views of the cache (see the binding) know to read it again,
 //! and waits that began before an invalidation are not joined after it.
+//!
+//! Lock order, for the whole module: the `entries` map first, then one
+//! entry's `state`. Code holding an entry's state never takes the map (it
+//! asks the entry's `detached` flag instead of looking itself up), and no
+//! lock is held while calling out: flights are spawned, the listener told
+//! and waiters answered only after every lock is released. Another
+//! process's invalidation (`drop_if`, on a runtime thread) may therefore
+//! run at any moment against callers starting flights on any thread.
 
 use crate::error::{ErrorCode, TokenError};
 use crate::fetcher::{FetchContext, FetchReason, Fetched, Fetcher, TokenSource};
 use crate::options::{CacheKey, TokenRequest};
 use crate::token::{now_ms, Token};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 use tokio::sync::oneshot;
@@ -77,6 +85,30 @@ pub struct Waiting {
 
 struct Entry {
     state: Mutex<EntryState>,
+    /// Set (before the generation is bumped) once the entry has left the
+    /// map: its token may no longer be handed out as current, and no new
+    /// flight starts on it.
+    detached: AtomicBool,
+}
+
+impl Entry {
+    fn new() -> Arc<Entry> {
+        Arc::new(Entry {
+            state: Mutex::new(EntryState::default()),
+            detached: AtomicBool::new(false),
+        })
+    }
+
+    fn is_detached(&self) -> bool {
+        self.detached.load(Ordering::SeqCst)
+    }
+}
+
+/// A flight decided under an entry's lock, started once the lock is released.
+struct FlightToStart {
+    entry: Arc<Entry>,
+    reason: FetchReason,
+    current: Option<Arc<Token>>,
 }
 
 #[derive(Default)]
@@ -188,12 +220,15 @@ impl TokenCache {
             .token
             .clone()
             .filter(|t| t.is_usable_at(now, request.policy.leeway_ms))?;
-        if !self.refresh_if_due(&entry, &mut state, request, &token, now) || !want_report {
-            return None;
-        }
-        let (tx, rx) = oneshot::channel();
-        state.flight.get_or_insert_with(Vec::new).push(tx);
-        Some(rx)
+        let flight = self.refresh_if_due(&entry, &mut state, request, &token, now)?;
+        let report = want_report.then(|| {
+            let (tx, rx) = oneshot::channel();
+            state.flight.get_or_insert_with(Vec::new).push(tx);
+            rx
+        });
+        drop(state);
+        self.launch(request, flight);
+        report
     }
 
     /// A usable token: from the cache at once, else from the request in
@@ -212,44 +247,62 @@ impl TokenCache {
     /// (or starts) the entry's flight. Whatever happened before this call
     /// returned (an invalidation included) is seen by it.
     pub fn begin(self: &Arc<Self>, request: &Arc<TokenRequest>) -> Begin {
-        let (entry, evicted) = self.entry_for(request);
-        if evicted {
-            self.invalidated();
-        }
-        let mut state = lock(&entry.state);
-        let now = now_ms();
-        if let Some(token) = state.token.clone() {
-            if token.is_usable_at(now, request.policy.leeway_ms) {
-                self.refresh_if_due(&entry, &mut state, request, &token, now);
-                let generation = self.generation_if_current(&request.key, &entry);
-                return Begin::Ready(Ok(Acquired {
-                    snapshot: snapshot(&state, token, request, generation),
-                    from_cache: true,
-                }));
+        loop {
+            let (entry, evicted) = self.entry_for(request);
+            if evicted {
+                self.invalidated();
             }
-        }
-        if now < state.rate_limited_until_ms && state.flight.is_none() {
-            return Begin::Ready(Err(rate_limited_fast(state.rate_limited_until_ms - now)));
-        }
-        let (tx, rx) = oneshot::channel();
-        let started = match &mut state.flight {
-            Some(waiters) => {
-                waiters.push(tx);
-                false
+            let mut state = lock(&entry.state);
+            if entry.is_detached() {
+                // Dropped between the lookup and the lock (an invalidation,
+                // or a failure that kept nothing): use its successor.
+                continue;
             }
-            None => {
-                state.flight = Some(vec![tx]);
-                let current = state.token.clone();
-                self.spawn_flight(entry.clone(), request.clone(), FetchReason::Miss, current);
-                true
+            let now = now_ms();
+            if let Some(token) = state.token.clone() {
+                if token.is_usable_at(now, request.policy.leeway_ms) {
+                    let refresh = self.refresh_if_due(&entry, &mut state, request, &token, now);
+                    let generation = self.generation_if_current(&entry);
+                    let snapshot = snapshot(&state, token, request, generation);
+                    drop(state);
+                    if let Some(flight) = refresh {
+                        self.launch(request, flight);
+                    }
+                    return Begin::Ready(Ok(Acquired {
+                        snapshot,
+                        from_cache: true,
+                    }));
+                }
             }
-        };
-        drop(state);
-        Begin::Wait(Waiting {
-            entry,
-            answer: rx,
-            started,
-        })
+            if now < state.rate_limited_until_ms && state.flight.is_none() {
+                return Begin::Ready(Err(rate_limited_fast(state.rate_limited_until_ms - now)));
+            }
+            let (tx, rx) = oneshot::channel();
+            let started = match &mut state.flight {
+                Some(waiters) => {
+                    waiters.push(tx);
+                    None
+                }
+                None => {
+                    state.flight = Some(vec![tx]);
+                    Some(FlightToStart {
+                        entry: entry.clone(),
+                        reason: FetchReason::Miss,
+                        current: state.token.clone(),
+                    })
+                }
+            };
+            drop(state);
+            let waiting = Waiting {
+                entry,
+                answer: rx,
+                started: started.is_some(),
+            };
+            if let Some(flight) = started {
+                self.launch(request, flight);
+            }
+            return Begin::Wait(waiting);
+        }
     }
 
     /// The waiting half of `acquire`: the flight's token, judged by this
@@ -282,10 +335,11 @@ impl TokenCache {
                 return Err(within_leeway(&token, request));
             }
             let state = lock(&entry.state);
-            let generation = self.generation_if_current(&request.key, &entry);
+            let generation = self.generation_if_current(&entry);
             Ok(Acquired {
                 snapshot: snapshot(&state, token, request, generation),
-                from_cache: false,
+                // A token read from a shared store cost no token request.
+                from_cache: report.source == TokenSource::Store,
             })
         });
         (result, started.then_some(report))
@@ -294,7 +348,7 @@ impl TokenCache {
     /// Drops the entry for `request` process-wide (and in its store); true
     /// if this process had one.
     pub fn invalidate(&self, request: &Arc<TokenRequest>) -> bool {
-        let removed = lock(&self.entries).remove(&request.key);
+        let removed = detach(&mut lock(&self.entries), &request.key);
         let dropped = removed
             .as_ref()
             .and_then(|entry| lock(&entry.state).token.clone());
@@ -306,14 +360,14 @@ impl TokenCache {
     /// Drops the entry for `key` if it holds a token that `is_stale` says
     /// was invalidated elsewhere (another process sharing a store).
     pub fn drop_if(&self, key: &CacheKey, is_stale: &dyn Fn(&Token) -> bool) -> bool {
-        let mut entries = lock(&self.entries);
-        let stale = entries
-            .get(key)
-            .is_some_and(|entry| lock(&entry.state).token.as_deref().is_some_and(is_stale));
-        if stale {
-            entries.remove(key);
-        }
-        drop(entries);
+        let stale = {
+            let mut entries = lock(&self.entries);
+            // Map, then entry: the module's one lock order.
+            let stale = entries
+                .get(key)
+                .is_some_and(|entry| lock(&entry.state).token.as_deref().is_some_and(is_stale));
+            stale && detach(&mut entries, key).is_some()
+        };
         if stale {
             self.invalidated();
         }
@@ -321,18 +375,18 @@ impl TokenCache {
     }
 
     pub fn clear(&self) {
-        lock(&self.entries).clear();
+        for (_, entry) in lock(&self.entries).drain() {
+            entry.detached.store(true, Ordering::SeqCst);
+        }
         self.invalidated();
     }
 
     /// The current generation if `entry` is still the one registered for
-    /// `key` (read under the entry's lock, so its token cannot change meanwhile).
-    fn generation_if_current(&self, key: &CacheKey, entry: &Arc<Entry>) -> Option<u32> {
+    /// its key. Needs no map lock: detaching happens before the generation
+    /// moves on, so a generation read first is stale if the entry left.
+    fn generation_if_current(&self, entry: &Entry) -> Option<u32> {
         let generation = self.generation();
-        let current = lock(&self.entries)
-            .get(key)
-            .is_some_and(|e| Arc::ptr_eq(e, entry));
-        current.then_some(generation)
+        (!entry.is_detached()).then_some(generation)
     }
 
     /// The entry for `request`, made if need be; true when making room
@@ -346,47 +400,45 @@ impl TokenCache {
         if evicted {
             evict(&mut entries, self.max_entries - 1);
         }
-        let entry = Arc::new(Entry {
-            state: Mutex::new(EntryState::default()),
-        });
+        let entry = Entry::new();
         entries.insert(request.key, entry.clone());
         (entry, evicted)
     }
 
-    /// Starts a refresh if one is due; true if it did.
+    /// Claims the entry's flight for a refresh if one is due; the caller
+    /// launches it once the entry's lock is released.
     fn refresh_if_due(
-        self: &Arc<Self>,
+        &self,
         entry: &Arc<Entry>,
         state: &mut EntryState,
-        request: &Arc<TokenRequest>,
+        request: &TokenRequest,
         token: &Arc<Token>,
         now: u64,
-    ) -> bool {
+    ) -> Option<FlightToStart> {
         let due = now >= token.schedule(request.policy.leeway_ms).refresh_at_ms
             && now >= state.refresh_not_before_ms
             && now >= state.rate_limited_until_ms;
         if !due || state.flight.is_some() {
-            return false;
+            return None;
         }
         state.flight = Some(Vec::new());
         self.counters.refreshes.fetch_add(1, Ordering::Relaxed);
-        self.spawn_flight(
-            entry.clone(),
-            request.clone(),
-            FetchReason::Refresh,
-            Some(token.clone()),
-        );
-        true
+        Some(FlightToStart {
+            entry: entry.clone(),
+            reason: FetchReason::Refresh,
+            current: Some(token.clone()),
+        })
     }
 
-    fn spawn_flight(
-        self: &Arc<Self>,
-        entry: Arc<Entry>,
-        request: Arc<TokenRequest>,
-        reason: FetchReason,
-        current: Option<Arc<Token>>,
-    ) {
+    /// Runs a claimed flight on the runtime. Called with no lock held.
+    fn launch(self: &Arc<Self>, request: &Arc<TokenRequest>, flight: FlightToStart) {
+        let FlightToStart {
+            entry,
+            reason,
+            current,
+        } = flight;
         let cache = self.clone();
+        let request = request.clone();
         let attempts = Arc::new(AtomicU32::new(0));
         let context = FetchContext {
             reason,
@@ -416,13 +468,13 @@ impl TokenCache {
     /// Records a finished request and answers everyone who waited on it.
     fn land_flight(
         &self,
-        entry: &Entry,
+        entry: &Arc<Entry>,
         request: &TokenRequest,
         report: FlightReport,
         background: bool,
     ) {
         let now = now_ms();
-        let waiters = {
+        let (waiters, worth_keeping) = {
             let mut state = lock(&entry.state);
             match &report.outcome {
                 Ok(token) => {
@@ -432,7 +484,7 @@ impl TokenCache {
                 }
                 Err(error) => {
                     if let (ErrorCode::RateLimited, Some(secs)) = (error.code, error.retry_after) {
-                        state.rate_limited_until_ms = now + secs * 1000;
+                        state.rate_limited_until_ms = now.saturating_add(secs.saturating_mul(1000));
                     }
                     if background {
                         state.refresh_not_before_ms =
@@ -440,24 +492,31 @@ impl TokenCache {
                     }
                 }
             }
-            if state.token.is_none() && now >= state.rate_limited_until_ms {
-                // Nothing worth keeping: no token, no window to enforce.
-                // Still under the entry's lock, so no new flight can start
-                // on the entry being dropped.
-                let mut entries = lock(&self.entries);
-                if entries
-                    .get(&request.key)
-                    .is_some_and(|e| std::ptr::eq(Arc::as_ptr(e), entry))
-                {
-                    entries.remove(&request.key);
-                }
-            }
-            state.flight.take().unwrap_or_default()
+            let waiters = state.flight.take().unwrap_or_default();
+            (waiters, worth_keeping(&state, now))
         };
+        if !worth_keeping {
+            self.drop_if_worthless(&request.key, entry, now);
+        }
         self.changed(false);
         for waiter in waiters {
             // A waiter that went away (its thread ended) needs no answer.
             let _ = waiter.send(report.clone());
+        }
+    }
+
+    /// Forgets an entry with no token and no window to enforce, unless a
+    /// caller started a new flight on it since its lock was released.
+    fn drop_if_worthless(&self, key: &CacheKey, entry: &Arc<Entry>, now: u64) {
+        let mut entries = lock(&self.entries);
+        let still_worthless = entries.get(key).is_some_and(|e| {
+            Arc::ptr_eq(e, entry) && {
+                let state = lock(&e.state);
+                state.flight.is_none() && !worth_keeping(&state, now)
+            }
+        });
+        if still_worthless {
+            detach(&mut entries, key);
         }
     }
 
@@ -484,6 +543,18 @@ impl TokenCache {
             });
         }
     }
+}
+
+/// Removes `key`'s entry from the map and marks it detached.
+fn detach(entries: &mut HashMap<CacheKey, Arc<Entry>>, key: &CacheKey) -> Option<Arc<Entry>> {
+    let entry = entries.remove(key)?;
+    entry.detached.store(true, Ordering::SeqCst);
+    Some(entry)
+}
+
+/// Whether an entry holds anything: a token, or a window to enforce.
+fn worth_keeping(state: &EntryState, now: u64) -> bool {
+    state.token.is_some() || now < state.rate_limited_until_ms
 }
 
 fn snapshot(
@@ -549,8 +620,7 @@ fn rate_limited_fast(remaining_ms: u64) -> TokenError {
 /// answer; it just is not kept.
 fn evict(entries: &mut HashMap<CacheKey, Arc<Entry>>, target: usize) {
     let now = now_ms();
-    // try_lock: callers may hold an entry's lock while they look at the map,
-    // so waiting here could deadlock; a busy entry is not idle anyway.
+    // try_lock: an entry busy right now is not idle anyway.
     let idle = |entry: &Arc<Entry>, want_expired: bool| {
         let Ok(state) = entry.state.try_lock() else {
             return false;
@@ -567,7 +637,7 @@ fn evict(entries: &mut HashMap<CacheKey, Arc<Entry>>, target: usize) {
             .take(entries.len().saturating_sub(target))
             .collect();
         for key in victims {
-            entries.remove(&key);
+            detach(entries, &key);
         }
         if entries.len() <= target {
             return;
@@ -575,6 +645,9 @@ fn evict(entries: &mut HashMap<CacheKey, Arc<Entry>>, target: usize) {
     }
 }
 
+#[cfg(test)]
+#[path = "cache_lock_order_tests.rs"]
+mod lock_order_tests;
 #[cfg(test)]
 #[path = "cache_tests.rs"]
 mod tests;

@@ -1,0 +1,134 @@
+//! Stress of the cache's lock order: another process's invalidation
+//! (`drop_if`, run on a runtime thread by the store's subscriber) against
+//! callers that start, join and land flights on other threads. A deadlock
+//! fails the test through a watchdog instead of hanging `cargo test`.
+
+use super::*;
+use crate::fetcher::{FetchFuture, Fetched};
+use crate::options::RawOptions;
+use crate::secret::Secret;
+use std::sync::atomic::AtomicUsize;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Succeeds and fails in turn, at once: flights land as fast as they
+/// start, so landing (with and without a token to keep) races everything.
+struct AlternatingFetcher {
+    calls: AtomicUsize,
+}
+
+impl Fetcher for AlternatingFetcher {
+    fn fetch(
+        &self,
+        _request: Arc<TokenRequest>,
+        counters: Arc<Counters>,
+        context: FetchContext,
+    ) -> FetchFuture {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        context.count_attempt(&counters);
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            if n % 2 == 0 {
+                Ok(Fetched {
+                    token: Token::new(
+                        Secret::new(format!("token-{n}")),
+                        "Bearer".into(),
+                        None,
+                        now_ms(),
+                        3_600_000,
+                    ),
+                    source: TokenSource::Endpoint,
+                })
+            } else {
+                Err(TokenError::new(ErrorCode::Network, "scripted failure"))
+            }
+        })
+    }
+}
+
+fn request(client_id: &str) -> Arc<TokenRequest> {
+    Arc::new(
+        TokenRequest::from_options(RawOptions {
+            token_url: Some("http://127.0.0.1:1/oauth/token".into()),
+            client_id: Some(client_id.into()),
+            client_secret: Some(Secret::new("secret".into())),
+            ..RawOptions::default()
+        })
+        .unwrap(),
+    )
+}
+
+/// How long the threads race.
+const STRESS: Duration = Duration::from_secs(3);
+const WATCHDOG: Duration = Duration::from_secs(10);
+
+#[test]
+fn remote_invalidations_never_deadlock_callers_starting_flights() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fetcher = Arc::new(AlternatingFetcher {
+        calls: AtomicUsize::new(0),
+    });
+    let cache = TokenCache::new(fetcher.clone(), runtime.handle().clone(), 10_000);
+    let req = request("lock-order");
+    let (done, finished) = mpsc::channel::<&'static str>();
+
+    // Two caller threads: hits (which read the generation under the
+    // entry's lock), misses that start flights, and clears that force them.
+    for name in ["caller-1", "caller-2"] {
+        let (cache, req, done) = (cache.clone(), req.clone(), done.clone());
+        std::thread::spawn(move || {
+            let end = Instant::now() + STRESS;
+            for i in 0.. {
+                if Instant::now() >= end {
+                    break;
+                }
+                if i % 4 == 0 {
+                    cache.clear();
+                }
+                match cache.begin(&req) {
+                    Begin::Ready(_) => {}
+                    // Waiting is not the point; the flight lands anyway.
+                    Begin::Wait(waiting) => drop(waiting),
+                }
+            }
+            let _ = done.send(name);
+        });
+    }
+    // The remote invalidations, delivered as the store's subscriber does:
+    // from a runtime thread.
+    {
+        let (cache, key, done) = (cache.clone(), req.key, done.clone());
+        runtime.spawn_blocking(move || {
+            let end = Instant::now() + STRESS;
+            while Instant::now() < end {
+                cache.drop_if(&key, &|_| true);
+            }
+            let _ = done.send("drop_if");
+        });
+    }
+    drop(done);
+
+    let mut ended = Vec::new();
+    while ended.len() < 3 {
+        match finished.recv_timeout(WATCHDOG) {
+            Ok(name) => ended.push(name),
+            Err(_) => {
+                // The stuck threads cannot be joined: leave them behind.
+                runtime.shutdown_background();
+                panic!("deadlock: only {ended:?} finished within {WATCHDOG:?}");
+            }
+        }
+    }
+    assert!(
+        fetcher.calls.load(Ordering::SeqCst) > 0,
+        "the stress started flights"
+    );
+    // Still usable afterwards: a flight starts and lands.
+    cache.clear();
+    let answer = runtime.block_on(cache.acquire(req.clone()));
+    assert!(answer.is_ok() || answer.unwrap_err().code == ErrorCode::Network);
+}
