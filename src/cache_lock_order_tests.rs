@@ -28,7 +28,7 @@ impl Fetcher for AlternatingFetcher {
         context.count_attempt(&counters);
         Box::pin(async move {
             tokio::task::yield_now().await;
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 Ok(Fetched {
                     token: Token::new(
                         Secret::new(format!("token-{n}")),
@@ -86,7 +86,7 @@ fn remote_invalidations_never_deadlock_callers_starting_flights() {
                 if Instant::now() >= end {
                     break;
                 }
-                if i % 4 == 0 {
+                if i.is_multiple_of(4) {
                     cache.clear();
                 }
                 match cache.begin(&req) {
