@@ -82,7 +82,7 @@ fn remote_invalidations_never_deadlock_callers_starting_flights() {
         let (cache, req, done) = (cache.clone(), req.clone(), done.clone());
         std::thread::spawn(move || {
             let end = Instant::now() + STRESS;
-            for i in 0.. {
+            for i in 0u64.. {
                 if Instant::now() >= end {
                     break;
                 }
