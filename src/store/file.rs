@@ -3,13 +3,20 @@
 //! Per entry, named by its opaque record name: `<name>.tok` holds the sealed
 //! record, written atomically (a temporary file in the same folder, then a
 //! rename, so a reader sees the old record or the new one, never half);
-//! `<name>.lock` carries an advisory lock (`flock` through std's
-//! `File::try_lock`) that the kernel releases when its process dies, so a
-//! crashed holder never blocks the others; `<name>.ev` is a short log of
+//! `<name>.lock` carries the entry's fleet lock, an advisory lock (`flock`
+//! through std's `File::try_lock`) that the kernel releases when its
+//! process dies, so a crashed holder never blocks the others; it is held
+//! for a whole token request. `<name>.rec` carries a second, short lock that
+//! only orders changes to the record: a write (rename) and a
+//! compare-and-delete each hold it for one file operation, so an
+//! invalidation never waits for a request in flight (a busy entry is not a
+//! broken store) and still cannot slip between another process's read and
+//! rename; `<name>.ev` is a short log of
 //! messages, which other processes poll (files have no pub/sub: see
 //! `file_messages.rs`), made only once there is one to tell (a failed
 //! request or an invalidation: a written record is found by polling it).
-//! The folder is made 0700 and every file 0600.
+//! The folder is made 0700 and every file 0600; a folder that another
+//! user owns or others can write is refused (`private_folder.rs`).
 //!
 //! File calls block, so they run on Tokio's blocking pool, where a slow
 //! disk cannot stall the runtime and the caller's timeout still holds.
@@ -17,12 +24,9 @@
 use super::backend::{Backend, HeldLock, StoreFailure, StoreFuture, StoreResult};
 use super::events::EventHub;
 use super::file_messages::{self, Delivered};
+use super::private_folder::{ensure_private, open_lock_file, read_small, write_atomically};
 use super::record::MAX_RECORD_BYTES;
-use super::seal::hex;
-use ring::rand::{SecureRandom, SystemRandom};
-use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{ErrorKind, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -58,59 +62,12 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-/// Makes the folder (0700) if it is missing. An existing folder is left as
-/// it is: it may be one the user chose and shares on purpose.
-fn ensure_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-fn read_small(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let mut bytes = Vec::new();
-    // One byte past the limit shows an oversized file, which then fails to open.
-    file.take(limit + 1).read_to_end(&mut bytes)?;
-    Ok(Some(bytes))
-}
-
-/// Writes `bytes` to `path` atomically: a private temporary file beside it,
-/// then a rename over it.
-pub(super) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    ensure_dir(dir)?;
-    let temp = dir.join(format!(".{}.tmp", random_hex(12)));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
-}
-
-fn open_lock_file(dir: &Path, path: &Path) -> std::io::Result<File> {
-    ensure_dir(dir)?;
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(path)
+/// Holds `path`'s record lock until the file is dropped. Its holders keep
+/// it for one file operation, so waiting for it is short.
+fn lock_record(dir: &Path, path: &Path) -> std::io::Result<File> {
+    let file = open_lock_file(dir, path)?;
+    file.lock()?;
+    Ok(file)
 }
 
 /// Some(file holding the lock) if it was free.
@@ -123,22 +80,25 @@ fn try_lock_file(dir: &Path, path: &Path) -> std::io::Result<Option<File>> {
     }
 }
 
-fn random_hex(len: usize) -> String {
-    let mut bytes = vec![0u8; len];
-    // Only names temporary files and tells messages apart: a failure is harmless.
-    let _ = SystemRandom::new().fill(&mut bytes);
-    hex(&bytes)
-}
-
 impl Backend for FileBackend {
     fn read<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
-        let path = self.path(name, "tok");
-        Box::pin(blocking(move || read_small(&path, MAX_RECORD_BYTES as u64)))
+        let (dir, path) = (self.dir.clone(), self.path(name, "tok"));
+        Box::pin(blocking(move || {
+            ensure_private(&dir)?;
+            read_small(&path, MAX_RECORD_BYTES as u64)
+        }))
     }
 
     fn write<'a>(&'a self, name: &'a str, sealed: Vec<u8>, _ttl: Duration) -> StoreFuture<'a, ()> {
-        let (dir, path) = (self.dir.clone(), self.path(name, "tok"));
-        Box::pin(blocking(move || write_atomically(&dir, &path, &sealed)))
+        let (dir, path, record_lock) = (
+            self.dir.clone(),
+            self.path(name, "tok"),
+            self.path(name, "rec"),
+        );
+        Box::pin(blocking(move || {
+            let _order = lock_record(&dir, &record_lock)?;
+            write_atomically(&dir, &path, &sealed)
+        }))
     }
 
     fn try_lock<'a>(
@@ -154,41 +114,29 @@ impl Backend for FileBackend {
     }
 
     fn delete_if_equals<'a>(&'a self, name: &'a str, expected: Vec<u8>) -> StoreFuture<'a, bool> {
-        let (dir, lock_path, path) = (
+        let (dir, path, record_lock) = (
             self.dir.clone(),
-            self.path(name, "lock"),
             self.path(name, "tok"),
+            self.path(name, "rec"),
         );
-        Box::pin(async move {
-            // Under the entry's lock, so no holder renames a new record in
-            // between the comparison and the unlink. The caller's timeout
-            // bounds the wait for a holder to finish.
-            let lock = loop {
-                let (dir, lock_path) = (dir.clone(), lock_path.clone());
-                if let Some(file) = blocking(move || try_lock_file(&dir, &lock_path)).await? {
-                    break file;
+        Box::pin(blocking(move || {
+            // The record's own short lock, not the entry's fleet lock: no
+            // rename can land between the comparison and the unlink, and a
+            // request in flight (which holds the fleet lock) is not waited for.
+            let _order = lock_record(&dir, &record_lock)?;
+            match read_small(&path, MAX_RECORD_BYTES as u64)? {
+                Some(current) if current == expected => {
+                    fs::remove_file(&path)?;
+                    Ok(true)
                 }
-                tokio::time::sleep(WAITER_RECHECK).await;
-            };
-            blocking(move || {
-                let deleted = match read_small(&path, MAX_RECORD_BYTES as u64)? {
-                    Some(current) if current == expected => {
-                        fs::remove_file(&path)?;
-                        true
-                    }
-                    _ => false,
-                };
-                drop(lock);
-                Ok(deleted)
-            })
-            .await
-        })
+                _ => Ok(false),
+            }
+        }))
     }
 
     fn publish<'a>(&'a self, name: &'a str, message: Vec<u8>) -> StoreFuture<'a, ()> {
         let (dir, path) = (self.dir.clone(), self.path(name, "ev"));
         Box::pin(blocking(move || {
-            ensure_dir(&dir)?;
             file_messages::append(&dir, &path, &message)
         }))
     }

@@ -12,9 +12,7 @@ use super::seal::hex;
 use crate::token::now_ms;
 use ring::rand::{SecureRandom, SystemRandom};
 use std::collections::{HashMap, VecDeque};
-use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// A log longer than this is cut down to its last `KEPT_LINES` lines.
@@ -32,11 +30,7 @@ pub fn append(dir: &Path, path: &Path, message: &[u8]) -> std::io::Result<()> {
     let mut line = format!("{} {} ", now_ms(), hex(&nonce)).into_bytes();
     line.extend_from_slice(message);
     line.push(b'\n');
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = super::private_folder::open_append(dir, path)?;
     file.write_all(&line)?;
     if file.metadata()?.len() > MAX_LOG_BYTES {
         cut(dir, path)?;
@@ -46,7 +40,7 @@ pub fn append(dir: &Path, path: &Path, message: &[u8]) -> std::io::Result<()> {
 
 /// Keeps the last lines only, replacing the log atomically.
 fn cut(dir: &Path, path: &Path) -> std::io::Result<()> {
-    let content = fs::read(path)?;
+    let content = super::private_folder::read_small(path, MAX_LOG_BYTES * 2)?.unwrap_or_default();
     let lines: Vec<&[u8]> = content
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
@@ -54,7 +48,7 @@ fn cut(dir: &Path, path: &Path) -> std::io::Result<()> {
     let kept = lines[lines.len().saturating_sub(KEPT_LINES)..].join(&b'\n');
     let mut kept = kept;
     kept.push(b'\n');
-    super::file::write_atomically(dir, path, &kept)
+    super::private_folder::write_atomically(dir, path, &kept)
 }
 
 /// What one process has already delivered from the logs it follows.

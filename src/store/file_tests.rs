@@ -27,11 +27,61 @@ async fn records_are_written_atomically_into_a_private_folder() {
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(mode(&dir.join("abc.tok")), 0o600);
     // no temporary file is left behind
-    let names: Vec<String> = fs::read_dir(&dir)
+    let mut names: Vec<String> = fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, vec!["abc.tok".to_string()]);
+    names.sort();
+    assert_eq!(names, vec!["abc.rec".to_string(), "abc.tok".to_string()]);
+    assert_eq!(mode(&dir.join("abc.rec")), 0o600);
+}
+
+#[tokio::test]
+async fn an_invalidation_does_not_wait_for_a_request_in_flight() {
+    let temp = TempDir::new("file-busy");
+    let backend = FileBackend::new(temp.path().to_path_buf());
+    let ttl = Duration::from_secs(60);
+    backend.write("abc", b"old".to_vec(), ttl).await.unwrap();
+    // Another holder is fetching: the entry's fleet lock is taken.
+    let held = backend.try_lock("abc", ttl).await.unwrap().expect("free");
+    let deleted = tokio::time::timeout(
+        Duration::from_millis(200),
+        backend.delete_if_equals("abc", b"old".to_vec()),
+    )
+    .await
+    .expect("the compare-and-delete waited for the fleet lock");
+    assert!(deleted.unwrap());
+    assert_eq!(backend.read("abc").await.unwrap(), None);
+    held.release().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_folder_others_can_write_or_a_linked_record_is_refused() {
+    let temp = TempDir::new("file-strict");
+    let dir = temp.path().join("store");
+    let backend = FileBackend::new(dir.clone());
+    let ttl = Duration::from_secs(60);
+    backend.write("abc", b"mine".to_vec(), ttl).await.unwrap();
+    for loose in [0o777, 0o720, 0o702] {
+        fs::set_permissions(&dir, fs::Permissions::from_mode(loose)).unwrap();
+        assert!(backend.read("abc").await.is_err(), "mode {loose:o}");
+        assert!(backend.write("abc", b"x".to_vec(), ttl).await.is_err());
+        assert!(backend.try_lock("abc", ttl).await.is_err());
+        assert!(backend.publish("abc", b"f".to_vec()).await.is_err());
+    }
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(
+        backend.read("abc").await.unwrap().as_deref(),
+        Some(&b"mine"[..])
+    );
+    // A record or lock file that is a symbolic link is never opened.
+    let elsewhere = temp.path().join("elsewhere");
+    fs::write(&elsewhere, b"planted").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.join("linked.tok")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.join("linked.lock")).unwrap();
+    assert!(backend.read("linked").await.is_err());
+    assert!(backend.try_lock("linked", ttl).await.is_err());
+    assert_eq!(fs::read(&elsewhere).unwrap(), b"planted");
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@ mod file_messages;
 mod fleet;
 mod handle;
 mod pending;
+mod private_folder;
 mod record;
 mod redis_store;
 mod redis_tls;
