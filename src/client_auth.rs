@@ -167,10 +167,7 @@ impl AssertionSigner {
         audience: String,
     ) -> Result<Self, TokenError> {
         let algorithm = parse_algorithm(algorithm)?;
-        let key_pem = match algorithm {
-            Algorithm::ES256 => sec1_to_pkcs8(key_pem)?,
-            _ => key_pem,
-        };
+        let key_pem = crate::private_key::normalize(&key_pem)?;
         let signer = AssertionSigner {
             key_pem,
             algorithm,
@@ -242,22 +239,6 @@ pub fn parse_algorithm(name: &str) -> Result<Algorithm, TokenError> {
             other.chars().take(20).collect::<String>()
         ))),
     }
-}
-
-/// jsonwebtoken reads EC keys as PKCS#8 only; SEC1 (`EC PRIVATE KEY`) is
-/// what `openssl ecparam -genkey` writes, so convert it once.
-fn sec1_to_pkcs8(key_pem: Secret) -> Result<Secret, TokenError> {
-    if !key_pem.expose().contains("-----BEGIN EC PRIVATE KEY-----") {
-        return Ok(key_pem);
-    }
-    use p256::pkcs8::{EncodePrivateKey, LineEnding};
-    let key = p256::SecretKey::from_sec1_pem(key_pem.expose()).map_err(|_| {
-        TokenError::invalid_options("privateKey is not a valid EC P-256 private key in PEM form")
-    })?;
-    let pkcs8 = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|_| TokenError::invalid_options("privateKey could not be converted to PKCS#8"))?;
-    Ok(Secret::new(pkcs8.to_string()))
 }
 
 fn random_jti() -> String {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod fetch;
 pub mod fetcher;
 pub mod options;
+pub mod private_key;
 pub mod proxy;
 pub mod quota;
 pub mod response;

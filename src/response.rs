@@ -45,7 +45,7 @@ pub fn parse_success(status: u16, body: &[u8], now_ms: u64) -> Result<TokenRespo
         return Err(oauth_error(status, error, raw.error_description.as_ref()));
     }
     let access_token = match raw.access_token {
-        Some(Value::String(t)) if !t.is_empty() => Secret::new(t),
+        Some(Value::String(t)) if !t.is_empty() && is_vschar(&t) => Secret::new(t),
         _ => {
             return Err(TokenError::invalid_response(
                 "token endpoint answered without a usable access_token",
@@ -63,7 +63,14 @@ pub fn parse_success(status: u16, body: &[u8], now_ms: u64) -> Result<TokenRespo
         })?,
     };
     let token_type = match raw.token_type {
-        Some(Value::String(t)) if !t.is_empty() => t,
+        Some(Value::String(t)) if !t.is_empty() && is_vschar(&t) => t,
+        // Goes into an Authorization header: refused rather than mended.
+        Some(Value::String(t)) if !t.is_empty() => {
+            return Err(TokenError::invalid_response(
+                "token endpoint answered with a token_type that cannot go in a header",
+            )
+            .with_status(status))
+        }
         _ => "Bearer".to_owned(),
     };
     let scope = match raw.scope {
@@ -119,6 +126,13 @@ fn oauth_error(status: u16, error: &str, description: Option<&Value>) -> TokenEr
     err.oauth_error = Some(error.to_owned());
     err.oauth_error_description = description;
     err
+}
+
+/// RFC 6749 appendix A.12: an access token is 1*VSCHAR (%x20-7E), so
+/// nothing in it can break the `Authorization` header it goes into (CR,
+/// LF, NUL, other controls, anything beyond ASCII).
+fn is_vschar(text: &str) -> bool {
+    text.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
 /// `expires_in` as a JSON number or a numeric string, in milliseconds.
@@ -206,6 +220,51 @@ mod tests {
             let err = parse_success(200, body.as_bytes(), 0).unwrap_err();
             assert_eq!(err.code, ErrorCode::InvalidResponse, "{body}");
             assert!(!err.message.contains("oops"));
+        }
+    }
+
+    #[test]
+    fn tokens_outside_vschar_are_invalid_responses() {
+        for token in [
+            "a\\rb",
+            "a\\nb",
+            "a\\u0000b",
+            "a\\tb",
+            "caf\\u00e9",
+            "a\\u007fb",
+        ] {
+            let body = format!(r#"{{"access_token":"{token}","expires_in":60}}"#);
+            let err = parse_success(200, body.as_bytes(), 0).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidResponse, "{token}");
+        }
+        let body = r#"{"access_token":"t","token_type":"Bearer\r\nX-Injected: 1"}"#;
+        let err = parse_success(200, body.as_bytes(), 0).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidResponse);
+        let fine = r#"{"access_token":" !~azAZ09-._~+/=","expires_in":60}"#;
+        assert!(parse_success(200, fine.as_bytes(), 0).is_ok());
+    }
+
+    #[test]
+    fn absurd_lifetimes_are_clamped_to_a_valid_date() {
+        let now = 1_700_000_000_000;
+        for expires_in in [
+            "1e308",
+            "9007199254740993",
+            "18446744073709551615",
+            "\"1e300\"",
+        ] {
+            let body = format!(r#"{{"access_token":"t","expires_in":{expires_in}}}"#);
+            let response = parse_success(200, body.as_bytes(), now).unwrap();
+            let token = crate::token::Token::new(
+                response.access_token,
+                response.token_type,
+                None,
+                now,
+                response.lifetime_ms,
+            );
+            assert_eq!(token.expires_at_ms, now + crate::token::MAX_LIFETIME_MS);
+            assert!((token.expires_at_ms as f64) <= 8.64e15, "{expires_in}");
+            assert_eq!(token.expires_at_ms as f64 as u64, token.expires_at_ms);
         }
     }
 

@@ -11,6 +11,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Share of the usable lifetime after which a hit starts a background refresh.
 const REFRESH_AHEAD_FRACTION: f64 = 0.9;
+/// The longest lifetime a token is taken to have (100 years): an absurd
+/// `expires_in` (1e308, 2^53 + 1) is clamped to it, so that `expiresAt`
+/// stays an exact integer and a valid JavaScript `Date` (at most 8.64e15 ms).
+pub const MAX_LIFETIME_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
 
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -54,7 +58,7 @@ impl Token {
             token_type,
             scope,
             obtained_at_ms,
-            expires_at_ms: obtained_at_ms.saturating_add(lifetime_ms),
+            expires_at_ms: obtained_at_ms.saturating_add(lifetime_ms.min(MAX_LIFETIME_MS)),
             quota: None,
         }
     }
