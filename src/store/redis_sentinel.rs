@@ -51,7 +51,7 @@ pub struct Master {
 enum State {
     /// Not looked up yet, or forgotten after a failure.
     Unknown,
-    Found(Master),
+    Found(Arc<Master>),
     /// The last lookup found no usable master.
     Failed,
 }
@@ -89,7 +89,7 @@ impl SentinelMaster {
 
     /// The current master, looked up first if need be. Fails at once when
     /// the lookup finds none.
-    pub async fn master(self: &Arc<Self>) -> StoreResult<Master> {
+    pub async fn master(self: &Arc<Self>) -> StoreResult<Arc<Master>> {
         let mut changes = self.state.subscribe();
         if let State::Found(master) = &*changes.borrow_and_update() {
             return Ok(master.clone());
@@ -121,7 +121,7 @@ impl SentinelMaster {
             generation: master.generation,
             done: false,
         };
-        let outcome = operation(master.connection).await;
+        let outcome = operation(master.connection.clone()).await;
         guard.done = outcome.is_ok();
         outcome
     }
@@ -174,12 +174,12 @@ impl SentinelMaster {
         };
         *self.lock_sentinels() = sentinels;
         let state = match found {
-            Some((client, connection)) => State::Found(Master {
+            Some((client, connection)) => State::Found(Arc::new(Master {
                 address: client.get_connection_info().addr().to_string(),
                 client,
                 connection,
                 generation: self.generations.fetch_add(1, Ordering::Relaxed) + 1,
-            }),
+            })),
             None => State::Failed,
         };
         // Cleared before the result is sent: a caller that sees the old

@@ -325,7 +325,7 @@ fn random_owner() -> String {
 impl Subscribers {
     /// The node to subscribe on at this `attempt`, and for a Sentinel
     /// master, the master itself (to see it move or forget it).
-    async fn node(&self, attempt: usize) -> Option<(Client, Option<Master>)> {
+    async fn node(&self, attempt: usize) -> Option<(Client, Option<Arc<Master>>)> {
         match self {
             Subscribers::Nodes(nodes) => Some((nodes[attempt % nodes.len()].clone(), None)),
             Subscribers::Sentinel(master) => {
@@ -358,60 +358,77 @@ impl Subscribers {
 /// when it drops, until the store is dropped.
 async fn follow_messages(subscribers: Subscribers, hub: Weak<EventHub>) {
     let mut retry = SUBSCRIBE_RETRY_MIN;
+    // Behind Sentinels: the master last subscribed on, or tried.
+    let mut last: Option<Arc<Master>> = None;
     for attempt in 0usize.. {
         if hub.strong_count() == 0 {
             return;
         }
-        let Some((node, master)) = subscribers.node(attempt).await else {
-            tokio::time::sleep(retry).await;
-            retry = (retry * 2).min(SUBSCRIBE_RETRY_MAX);
-            continue;
-        };
-        let subscribed = tokio::time::timeout(CONNECT_TIMEOUT * 2, async {
-            let mut pubsub = node.get_async_pubsub().await?;
-            pubsub.psubscribe(MESSAGE_PATTERN).await?;
-            Ok::<_, redis::RedisError>(pubsub)
-        })
-        .await;
-        if !matches!(subscribed, Ok(Ok(_))) {
-            subscribers.failed(master.as_ref());
-        }
-        if let Ok(Ok(pubsub)) = subscribed {
-            retry = SUBSCRIBE_RETRY_MIN;
-            // Keep the sink: dropping it may end the connection.
-            let (_sink, mut stream) = pubsub.split();
-            if let Some(hub) = hub.upgrade() {
-                hub.set_live(true);
+        if let Some((node, master)) = subscribers.node(attempt).await {
+            if master.is_some() {
+                last = master;
             }
-            loop {
-                let message = tokio::select! {
-                    message = stream.next() => message,
-                    _ = subscribers.moved(master.as_ref()) => break,
-                    _ = tokio::time::sleep(SUBSCRIBER_IDLE_CHECK) => {
-                        if hub.strong_count() == 0 { return; }
-                        continue;
-                    }
-                };
-                let Some(message) = message else {
-                    break;
-                };
-                let Some(hub) = hub.upgrade() else {
+            let subscribed = tokio::time::timeout(CONNECT_TIMEOUT * 2, async {
+                let mut pubsub = node.get_async_pubsub().await?;
+                pubsub.psubscribe(MESSAGE_PATTERN).await?;
+                Ok::<_, redis::RedisError>(pubsub)
+            })
+            .await;
+            if let Ok(Ok(pubsub)) = subscribed {
+                retry = SUBSCRIBE_RETRY_MIN;
+                if !relay(pubsub, &subscribers, last.as_deref(), &hub).await {
                     return;
-                };
-                if let Some(name) = name_of_channel(message.get_channel_name()) {
-                    hub.deliver(name, message.get_payload_bytes());
                 }
             }
-            if let Some(hub) = hub.upgrade() {
-                hub.set_live(false);
-            }
-            // Gone (a dead master) or moved: only a master still current
-            // is forgotten, so the next attempt asks the Sentinels again.
-            subscribers.failed(master.as_ref());
+            // Failed, gone (a dead master) or moved: only a master still
+            // current is forgotten, so the next try asks the Sentinels again.
+            subscribers.failed(last.as_deref());
         }
-        tokio::time::sleep(retry).await;
+        // Sooner if the commands' lookup names a new master meanwhile.
+        tokio::select! {
+            _ = tokio::time::sleep(retry) => {}
+            _ = subscribers.moved(last.as_deref()) => {}
+        }
         retry = (retry * 2).min(SUBSCRIBE_RETRY_MAX);
     }
+}
+
+/// Hands the subscription's messages to `hub` until it drops or the
+/// Sentinels name another master; false once the store is gone.
+async fn relay(
+    pubsub: redis::aio::PubSub,
+    subscribers: &Subscribers,
+    master: Option<&Master>,
+    hub: &Weak<EventHub>,
+) -> bool {
+    // Keep the sink: dropping it may end the connection.
+    let (_sink, mut stream) = pubsub.split();
+    if let Some(hub) = hub.upgrade() {
+        hub.set_live(true);
+    }
+    loop {
+        let message = tokio::select! {
+            message = stream.next() => message,
+            _ = subscribers.moved(master) => None,
+            _ = tokio::time::sleep(SUBSCRIBER_IDLE_CHECK) => {
+                if hub.strong_count() == 0 { return false; }
+                continue;
+            }
+        };
+        let Some(message) = message else {
+            break;
+        };
+        let Some(hub) = hub.upgrade() else {
+            return false;
+        };
+        if let Some(name) = name_of_channel(message.get_channel_name()) {
+            hub.deliver(name, message.get_payload_bytes());
+        }
+    }
+    if let Some(hub) = hub.upgrade() {
+        hub.set_live(false);
+    }
+    true
 }
 
 /// A lock this process took with `SET NX PX`.
