@@ -6,15 +6,17 @@
 // During the failover no call fails and none waits past the store's bound;
 // once the Sentinels name the new master, the same processes (no restart)
 // share one token request per entry again, and invalidation reaches all of
-// them. The test prints the failover's timeline.
+// them. The test prints the failover's timeline. And `rediss+sentinel://`
+// against Sentinels and a master that speak TLS only, with a password.
 
-const { test, before, after } = require('node:test');
+const { test, describe, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 
 const { startTokenServer, uid } = require('./helpers/token-server');
 const { startRedisSentinel } = require('./helpers/redis-server');
 const { forkFleet, tokensOf } = require('./helpers/fleet');
+const { ca } = require('./helpers/tls-fixtures');
 
 // Starting the topology takes ~5 s (Sentinels find each other every 2 s),
 // the failover a few more: a hang still fails the test, not the run.
@@ -153,4 +155,60 @@ test('a master killed with SIGKILL: calls go on during the failover, then the fl
   assert.equal(requestsFor(later.options), 2, 'one new token for the fleet after the invalidation');
 
   assert.deepEqual(fleet.map((p) => p.pid), pids, 'the same processes throughout');
+});
+
+describe('rediss+sentinel:// (Sentinels and a master over TLS, the master with a password)', () => {
+  let tlsSentinel;
+  before(async () => { tlsSentinel = await startRedisSentinel({ tls: true, password: `sentinel-pw-${crypto.randomBytes(6).toString('hex')}` }); });
+  after(async () => { if (tlsSentinel) await tlsSentinel.stop(); });
+
+  const tlsOptions = (extra) => ({ ...freshOptions(), store: tlsSentinel.url(), ...extra });
+
+  test('trusting the test CA through `ca`: one token request for the fleet, stored on the master; invalidation reaches every process', limits, async () => {
+    // A process's first TLS lookup (three handshakes, and loading the
+    // system's roots for the bundle) may outlast the first call's store
+    // budget on a loaded machine; that call then goes on as with 'memory'.
+    // Rounds of new entries until the fleet shares one request, bounded.
+    const deadline = Date.now() + 5000;
+    const warmUp = [];
+    for (;;) {
+      const warm = tlsOptions({ ca });
+      const r = await fleet.all('info', { options: warm, n: 1 });
+      tokensOf(r); // throws if a call failed
+      warmUp.push(requestsFor(warm));
+      if (warmUp[warmUp.length - 1] === 1) break;
+      assert.ok(Date.now() < deadline, `the TLS store was never shared (requests per round: ${warmUp.join(' ')})`);
+    }
+    console.log(`rediss+sentinel: token requests per warm-up round (value×rounds): ${runs(warmUp)}`);
+    const options = tlsOptions({ ca });
+    const results = await fleet.all('info', { options, n: 5 });
+    const [token] = tokensOf(results);
+    assert.equal(tokensOf(results).length, 1, 'every caller got the same token');
+    assert.equal(requestsFor(options), 1, 'one token request for 4 processes × 5 callers');
+    const master = await tlsSentinel.masterPort();
+    assert.ok(Number(await tlsSentinel.cli(master, ['DBSIZE'])) >= 1, 'the record is on the master');
+
+    const [p1, ...others] = fleet;
+    assert.equal((await p1.call('invalidate', { options })).value, true);
+    const started = Date.now();
+    const polls = await Promise.all(others.map((p) =>
+      p.call('pollUntilChange', { options, from: token, intervalMs: 20, timeoutMs: 3000 })));
+    const ms = Date.now() - started;
+    assert.ok(polls.every((p) => p.changed), 'every process dropped the invalidated token');
+    assert.ok(ms < INVALIDATION_BOUND_MS, `they dropped it within ${ms} ms`);
+    assert.equal(requestsFor(options), 2);
+  });
+
+  test('without `ca` the certificates are not trusted: calls go on as with memory, nothing is stored', limits, async () => {
+    const master = await tlsSentinel.masterPort();
+    const keysBefore = Number(await tlsSentinel.cli(master, ['DBSIZE']));
+    const errorsBefore = await storeErrors();
+    const options = tlsOptions();
+    const results = await fleet.all('info', { options, n: 2 });
+    assert.equal(tokensOf(results).length, fleet.length, 'each process fetched its own token');
+    assert.equal(requestsFor(options), fleet.length);
+    assert.ok(results.every((r) => r.calls.every((c) => c.ms < CALL_BOUND_MS)), 'no call waited past the bound');
+    assert.ok(await storeErrors() > errorsBefore, 'the untrusted store was counted in storeErrors');
+    assert.equal(Number(await tlsSentinel.cli(master, ['DBSIZE'])), keysBefore, 'nothing was stored');
+  });
 });

@@ -10,8 +10,8 @@
 //   const cluster = await startRedisCluster({ tls }); // 3 masters, no replicas
 //   cluster.ports, cluster.url(), cluster.tlsUrl(), cluster.cli(port, args), await cluster.stop()
 //
-//   const sentinel = await startRedisSentinel();      // a master, a replica, 3 Sentinels
-//   sentinel.url(), await sentinel.masterPort(), await sentinel.killMaster(), await sentinel.stop()
+//   const sentinel = await startRedisSentinel({ tls, password }); // a master, a replica, 3 Sentinels
+//   sentinel.url(db?), await sentinel.masterPort(), sentinel.cli(port, args), await sentinel.killMaster(), await sentinel.stop()
 //
 // No persistence (`--save ''`, no AOF): a restart comes back empty, as a
 // crashed cache would. `--rdbcompression no` keeps DUMP output uncompressed,
@@ -349,18 +349,32 @@ async function startRedisCluster({ tls = false } = {}) {
  * knows the replica and the other two (so that a failover can happen).
  * Failure detection is quick (`downAfterMs`, default 1000 ms), so a
  * failover after `killMaster()` takes a few seconds.
+ *   tls:      every node listens with TLS only (fixture certificate) and they
+ *             talk TLS to each other; `url()` is then `rediss+sentinel://`
+ *   password: the master's and the replica's (requirepass, masterauth, and
+ *             the Sentinels' auth-pass); the Sentinels themselves need none
  */
-async function startRedisSentinel({ masterName = 'm2m-test-master', downAfterMs = 1000, failoverTimeoutMs = 3000 } = {}) {
+async function startRedisSentinel({ masterName = 'm2m-test-master', downAfterMs = 1000, failoverTimeoutMs = 3000, tls = false, password } = {}) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-redis-sentinel-'));
   const servers = new Map(); // port -> child (the master and the replica)
   const sentinels = [];
-  const dataArgs = (port, dir) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--dir', dir, '--protected-mode', 'no'];
+  // The replica dials the master, and the Sentinels every node, as TLS
+  // clients; no node asks its clients for a certificate.
+  const tlsArgs = ['--tls-cert-file', tlsFiles.cert, '--tls-key-file', tlsFiles.key, '--tls-ca-cert-file', tlsFiles.ca,
+    '--tls-auth-clients', 'no', '--tls-replication', 'yes'];
+  const listen = (port) => (tls ? ['--port', '0', '--tls-port', String(port), ...tlsArgs] : ['--port', String(port)]);
+  const auth = password !== undefined ? ['--requirepass', password, '--masterauth', password] : [];
+  const dataArgs = (port, dir) => [...listen(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--dir', dir, '--protected-mode', 'no', ...auth];
   const killAll = async () => {
     const children = [...servers.values(), ...sentinels.map((s) => s.child)];
     await Promise.all(children.map(async (c) => { c.kill('SIGKILL'); await waitExit(c); }));
   };
-  const cli = (port, cmd) => runCli(['-h', '127.0.0.1', '-p', String(port), ...cmd]);
+  const cliTls = tls ? ['--tls', '--cacert', tlsFiles.ca] : [];
+  const dataNodeAuth = password !== undefined ? ['-a', password, '--no-auth-warning'] : [];
+  const sentinelCli = (port, cmd) => runCli([...cliTls, '-h', '127.0.0.1', '-p', String(port), ...cmd]);
+  /** redis-cli on a data node (the master or the replica), as the admin. */
+  const cli = (port, cmd) => runCli([...cliTls, '-h', '127.0.0.1', '-p', String(port), ...dataNodeAuth, ...cmd]);
   try {
     for (const role of ['master', 'replica']) {
       const port = await freePort();
@@ -376,9 +390,12 @@ async function startRedisSentinel({ masterName = 'm2m-test-master', downAfterMs 
       fs.mkdirSync(dir);
       // A Sentinel rewrites its configuration file, so each has its own.
       const conf = path.join(dir, 'sentinel.conf');
+      const tlsConf = tls ? ['port 0', `tls-port ${port}`, `tls-cert-file ${tlsFiles.cert}`, `tls-key-file ${tlsFiles.key}`,
+        `tls-ca-cert-file ${tlsFiles.ca}`, 'tls-auth-clients no', 'tls-replication yes'] : [`port ${port}`];
       fs.writeFileSync(conf, [
-        `port ${port}`, 'bind 127.0.0.1', 'protected-mode no', `dir ${dir}`,
+        ...tlsConf, 'bind 127.0.0.1', 'protected-mode no', `dir ${dir}`,
         `sentinel monitor ${masterName} 127.0.0.1 ${firstMaster} 2`,
+        ...(password !== undefined ? [`sentinel auth-pass ${masterName} ${password}`] : []),
         `sentinel down-after-milliseconds ${masterName} ${downAfterMs}`,
         `sentinel failover-timeout ${masterName} ${failoverTimeoutMs}`,
         `sentinel parallel-syncs ${masterName} 1`, '',
@@ -387,14 +404,14 @@ async function startRedisSentinel({ masterName = 'm2m-test-master', downAfterMs 
       sentinels.push({ port, child });
     }
     const masterAddress = async (sentinelPort) => {
-      const out = (await cli(sentinelPort, ['SENTINEL', 'get-master-addr-by-name', masterName])).trim().split('\n');
+      const out = (await sentinelCli(sentinelPort, ['SENTINEL', 'get-master-addr-by-name', masterName])).trim().split('\n');
       return out.length === 2 ? Number(out[1]) : undefined;
     };
     // Sentinels find the replica through the master's INFO and each other
     // through its hello channel, every few seconds: wait for both (bounded).
     const deadline = Date.now() + 30000;
     for (;;) {
-      const views = await Promise.all(sentinels.map((s) => cli(s.port, ['SENTINEL', 'master', masterName])));
+      const views = await Promise.all(sentinels.map((s) => sentinelCli(s.port, ['SENTINEL', 'master', masterName])));
       const field = (view, name) => { const lines = view.split('\n'); return lines[lines.indexOf(name) + 1]; };
       const link = await cli(replica, ['INFO', 'replication']);
       if (views.every((v) => field(v, 'num-slaves') === '1' && field(v, 'num-other-sentinels') === '2')
@@ -405,8 +422,8 @@ async function startRedisSentinel({ masterName = 'm2m-test-master', downAfterMs 
     return {
       masterName,
       sentinelPorts: sentinels.map((s) => s.port),
-      /** `redis+sentinel://` naming every Sentinel and the master name. */
-      url: (db) => `redis+sentinel://${sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/${masterName}${db !== undefined ? `/${db}` : ''}`,
+      /** `redis+sentinel://` (`rediss+` with TLS) naming the password, every Sentinel and the master name. */
+      url: (db) => `${tls ? 'rediss' : 'redis'}+sentinel://${password !== undefined ? `:${encodeURIComponent(password)}@` : ''}${sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/${masterName}${db !== undefined ? `/${db}` : ''}`,
       /** The master's port as the first Sentinel that answers names it. */
       async masterPort() {
         for (const s of sentinels) {
@@ -414,7 +431,6 @@ async function startRedisSentinel({ masterName = 'm2m-test-master', downAfterMs 
         }
         return undefined;
       },
-      /** redis-cli on a data node (the master or the replica) by port. */
       cli,
       /** SIGKILLs the current master, as a crash; resolves with its port. */
       async killMaster() {
