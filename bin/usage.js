@@ -39,7 +39,8 @@ Cache and requests:
   --store S                where tokens are shared: file (default: one folder per
                            user, $XDG_CACHE_HOME/m2m-token else ~/.cache/m2m-token),
                            file:/abs/dir, memory (this run only), redis://host:port,
-                           rediss://..., redis+cluster://host:port,...
+                           rediss://..., redis+cluster://host:port,...,
+                           redis+sentinel://host:port,.../master
                                                      (default: $M2M_TOKEN_STORE, else file)
   --leeway-seconds N       never print a token that expires within N seconds (60)
   --timeout-ms N           time allowed per HTTP attempt (10000)

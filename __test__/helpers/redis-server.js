@@ -10,6 +10,9 @@
 //   const cluster = await startRedisCluster({ tls }); // 3 masters, no replicas
 //   cluster.ports, cluster.url(), cluster.tlsUrl(), cluster.cli(port, args), await cluster.stop()
 //
+//   const sentinel = await startRedisSentinel({ tls, password }); // a master, a replica, 3 Sentinels
+//   sentinel.url(db?), await sentinel.masterPort(), sentinel.cli(port, args), await sentinel.killMaster(), await sentinel.stop()
+//
 // No persistence (`--save ''`, no AOF): a restart comes back empty, as a
 // crashed cache would. `--rdbcompression no` keeps DUMP output uncompressed,
 // so a byte scan of it sees what is really stored.
@@ -72,15 +75,18 @@ async function freeClusterPort(taken) {
   throw new Error('no free port pair for a cluster node');
 }
 
-/** Spawns redis-server with `args`; resolves once it logs that it accepts connections. */
-function spawnRedis(args, dir) {
+/**
+ * Spawns redis-server with `args`; resolves once it logs that it accepts
+ * connections (or what `ready` matches: a Sentinel logs no such line).
+ */
+function spawnRedis(args, dir, ready = /Ready to accept connections/) {
   return new Promise((resolve, reject) => {
     const child = spawn('redis-server', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     let log = '';
     const onData = (chunk) => {
       log += chunk;
-      if (/Ready to accept connections/.test(log)) {
+      if (ready.test(log)) {
         child.stdout.off('data', onData);
         child.stdout.resume(); // keep draining, so a full pipe never blocks the server
         resolve(child);
@@ -337,6 +343,118 @@ async function startRedisCluster({ tls = false } = {}) {
 }
 
 /**
+ * Starts a Redis behind Sentinels: a master, one replica of it and three
+ * Sentinels (`redis-server <conf> --sentinel`, quorum 2) monitoring it as
+ * `masterName`, all on free loopback ports, and waits until every Sentinel
+ * knows the replica and the other two (so that a failover can happen).
+ * Failure detection is quick (`downAfterMs`, default 1000 ms), so a
+ * failover after `killMaster()` takes a few seconds.
+ *   tls:      every node listens with TLS only (fixture certificate) and they
+ *             talk TLS to each other; `url()` is then `rediss+sentinel://`
+ *   password: the master's and the replica's (requirepass, masterauth, and
+ *             the Sentinels' auth-pass); the Sentinels themselves need none
+ */
+async function startRedisSentinel({ masterName = 'm2m-test-master', downAfterMs = 1000, failoverTimeoutMs = 3000, tls = false, password } = {}) {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-redis-sentinel-'));
+  const servers = new Map(); // port -> child (the master and the replica)
+  const sentinels = [];
+  // The replica dials the master, and the Sentinels every node, as TLS
+  // clients; no node asks its clients for a certificate.
+  const tlsArgs = ['--tls-cert-file', tlsFiles.cert, '--tls-key-file', tlsFiles.key, '--tls-ca-cert-file', tlsFiles.ca,
+    '--tls-auth-clients', 'no', '--tls-replication', 'yes'];
+  const listen = (port) => (tls ? ['--port', '0', '--tls-port', String(port), ...tlsArgs] : ['--port', String(port)]);
+  const auth = password !== undefined ? ['--requirepass', password, '--masterauth', password] : [];
+  const dataArgs = (port, dir) => [...listen(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--dir', dir, '--protected-mode', 'no', ...auth];
+  const killAll = async () => {
+    const children = [...servers.values(), ...sentinels.map((s) => s.child)];
+    await Promise.all(children.map(async (c) => { c.kill('SIGKILL'); await waitExit(c); }));
+  };
+  const cliTls = tls ? ['--tls', '--cacert', tlsFiles.ca] : [];
+  const dataNodeAuth = password !== undefined ? ['-a', password, '--no-auth-warning'] : [];
+  const sentinelCli = (port, cmd) => runCli([...cliTls, '-h', '127.0.0.1', '-p', String(port), ...cmd]);
+  /** redis-cli on a data node (the master or the replica), as the admin. */
+  const cli = (port, cmd) => runCli([...cliTls, '-h', '127.0.0.1', '-p', String(port), ...dataNodeAuth, ...cmd]);
+  try {
+    for (const role of ['master', 'replica']) {
+      const port = await freePort();
+      const dir = path.join(root, String(port));
+      fs.mkdirSync(dir);
+      const replicaOf = role === 'replica' ? ['--replicaof', '127.0.0.1', String([...servers.keys()][0])] : [];
+      servers.set(port, await spawnRedis([...dataArgs(port, dir), ...replicaOf], dir));
+    }
+    const [firstMaster, replica] = [...servers.keys()];
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      const dir = path.join(root, `sentinel-${port}`);
+      fs.mkdirSync(dir);
+      // A Sentinel rewrites its configuration file, so each has its own.
+      const conf = path.join(dir, 'sentinel.conf');
+      const tlsConf = tls ? ['port 0', `tls-port ${port}`, `tls-cert-file ${tlsFiles.cert}`, `tls-key-file ${tlsFiles.key}`,
+        `tls-ca-cert-file ${tlsFiles.ca}`, 'tls-auth-clients no', 'tls-replication yes'] : [`port ${port}`];
+      fs.writeFileSync(conf, [
+        ...tlsConf, 'bind 127.0.0.1', 'protected-mode no', `dir ${dir}`,
+        `sentinel monitor ${masterName} 127.0.0.1 ${firstMaster} 2`,
+        ...(password !== undefined ? [`sentinel auth-pass ${masterName} ${password}`] : []),
+        `sentinel down-after-milliseconds ${masterName} ${downAfterMs}`,
+        `sentinel failover-timeout ${masterName} ${failoverTimeoutMs}`,
+        `sentinel parallel-syncs ${masterName} 1`, '',
+      ].join('\n'));
+      const child = await spawnRedis([conf, '--sentinel'], dir, /\+monitor master/);
+      sentinels.push({ port, child });
+    }
+    const masterAddress = async (sentinelPort) => {
+      const out = (await sentinelCli(sentinelPort, ['SENTINEL', 'get-master-addr-by-name', masterName])).trim().split('\n');
+      return out.length === 2 ? Number(out[1]) : undefined;
+    };
+    // Sentinels find the replica through the master's INFO and each other
+    // through its hello channel, every few seconds: wait for both (bounded).
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      const views = await Promise.all(sentinels.map((s) => sentinelCli(s.port, ['SENTINEL', 'master', masterName])));
+      const field = (view, name) => { const lines = view.split('\n'); return lines[lines.indexOf(name) + 1]; };
+      const link = await cli(replica, ['INFO', 'replication']);
+      if (views.every((v) => field(v, 'num-slaves') === '1' && field(v, 'num-other-sentinels') === '2')
+        && /master_link_status:up/.test(link)) break;
+      if (Date.now() > deadline) throw new Error(`the Sentinels never saw the whole topology:\n${views.join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return {
+      masterName,
+      sentinelPorts: sentinels.map((s) => s.port),
+      /** `redis+sentinel://` (`rediss+` with TLS) naming the password, every Sentinel and the master name. */
+      url: (db) => `${tls ? 'rediss' : 'redis'}+sentinel://${password !== undefined ? `:${encodeURIComponent(password)}@` : ''}${sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/${masterName}${db !== undefined ? `/${db}` : ''}`,
+      /** The master's port as the first Sentinel that answers names it. */
+      async masterPort() {
+        for (const s of sentinels) {
+          try { return await masterAddress(s.port); } catch {}
+        }
+        return undefined;
+      },
+      cli,
+      /** SIGKILLs the current master, as a crash; resolves with its port. */
+      async killMaster() {
+        const port = await this.masterPort();
+        const child = servers.get(port);
+        if (!child) throw new Error(`the Sentinels name ${port}, which is not one of ours`);
+        child.kill('SIGKILL');
+        await waitExit(child);
+        servers.delete(port);
+        return port;
+      },
+      async stop() {
+        await killAll();
+        fs.rmSync(root, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await killAll();
+    fs.rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
  * A TCP server that accepts connections, reads whatever comes and never
  * answers: a Redis that hangs.
  */
@@ -364,4 +482,4 @@ async function startBlackhole() {
   };
 }
 
-module.exports = { redisAvailable, startRedis, startRedisCluster, startBlackhole, scanKeys, readKey, freePort, tlsFiles };
+module.exports = { redisAvailable, startRedis, startRedisCluster, startRedisSentinel, startBlackhole, scanKeys, readKey, freePort, tlsFiles };

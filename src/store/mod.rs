@@ -9,7 +9,8 @@
 //! - `spec`: the `store` option, parsed.
 //! - `seal`, `record`: what makes a record unreadable and unforgeable
 //!   without the credential.
-//! - `backend`: the small trait each kind implements (`file`, `redis_store`).
+//! - `backend`: the small trait each kind implements (`file`, `redis_store`,
+//!   which finds its master through `redis_sentinel` behind Sentinels).
 //! - `fleet`: the one protocol on top of it (single flight, refresh ahead,
 //!   invalidation); `events`: the messages between processes.
 //! - `handle`, `registry`: one instance per store URL, with timeouts,
@@ -26,6 +27,7 @@ mod handle;
 mod pending;
 mod private_folder;
 mod record;
+mod redis_sentinel;
 mod redis_store;
 mod redis_tls;
 mod registry;

@@ -1,4 +1,5 @@
-//! The Redis store (one server or a Redis Cluster): a fleet shares tokens.
+//! The Redis store (one server, a Redis Cluster, or the master that Redis
+//! Sentinels name): a fleet shares tokens.
 //!
 //! Per entry, named by its opaque record name: `m2m:{<name>}:tok` holds the
 //! sealed record (expiring with its token), `m2m:{<name>}:lock` the fleet
@@ -11,10 +12,12 @@
 //! process (redis-rs's `ConnectionManager`, or its cluster connection),
 //! reconnecting by itself; one more connection, `PSUBSCRIBE m2m:*`, receives
 //! messages for every entry (classic pub/sub reaches every node of a
-//! cluster), so no entry needs a subscription of its own.
+//! cluster), so no entry needs a subscription of its own. Behind Sentinels,
+//! both run on the master `redis_sentinel.rs` names and move with it.
 
 use super::backend::{Backend, HeldLock, StoreFailure, StoreFuture, StoreResult};
 use super::events::EventHub;
+use super::redis_sentinel::{Master, SentinelMaster};
 use super::redis_tls::roots_bundle;
 use super::seal::hex;
 use super::spec::RedisSpec;
@@ -23,8 +26,8 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
 use redis::{
-    Client, Cmd, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisConnectionInfo, Script,
-    TlsCertificates,
+    AsyncConnectionConfig, Client, Cmd, ConnectionAddr, ConnectionInfo, IntoConnectionInfo,
+    RedisConnectionInfo, Script, TlsCertificates,
 };
 use ring::rand::{SecureRandom, SystemRandom};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -77,14 +80,23 @@ fn name_of_channel(channel: &str) -> Option<&str> {
 
 pub struct RedisBackend {
     commands: Commands,
-    /// One client per node, for the message subscription.
-    subscribers: Vec<Client>,
+    subscribers: Subscribers,
 }
 
 #[derive(Clone)]
 enum Commands {
     Single(ConnectionManager),
     Cluster(Arc<LazyCluster>),
+    Sentinel(Arc<SentinelMaster>),
+}
+
+/// Where the message subscription connects.
+#[derive(Clone)]
+enum Subscribers {
+    /// One client per node, tried in turn.
+    Nodes(Vec<Client>),
+    /// Whichever master the Sentinels name.
+    Sentinel(Arc<SentinelMaster>),
 }
 
 impl RedisBackend {
@@ -94,6 +106,16 @@ impl RedisBackend {
     /// them (see `redis_tls.rs`).
     pub fn new(spec: &RedisSpec, ca: Option<&str>) -> StoreResult<RedisBackend> {
         let roots = if spec.tls { roots_bundle(ca) } else { None };
+        if spec.sentinel_master.is_some() {
+            let config = AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                .set_response_timeout(Some(RESPONSE_TIMEOUT));
+            let master = Arc::new(SentinelMaster::new(spec, roots, config)?);
+            return Ok(RedisBackend {
+                commands: Commands::Sentinel(master.clone()),
+                subscribers: Subscribers::Sentinel(master),
+            });
+        }
         let infos: Vec<ConnectionInfo> = spec
             .nodes
             .iter()
@@ -117,7 +139,7 @@ impl RedisBackend {
         };
         Ok(RedisBackend {
             commands,
-            subscribers,
+            subscribers: Subscribers::Nodes(subscribers),
         })
     }
 }
@@ -165,6 +187,16 @@ impl Commands {
         match self {
             Commands::Single(manager) => command.query_async(&mut manager.clone()).await,
             Commands::Cluster(cluster) => command.query_async(&mut cluster.get().await?).await,
+            Commands::Sentinel(master) => {
+                return master
+                    .run(|mut connection| async move {
+                        command
+                            .query_async(&mut connection)
+                            .await
+                            .map_err(|_| StoreFailure)
+                    })
+                    .await
+            }
         }
         .map_err(|_| StoreFailure)
     }
@@ -189,6 +221,13 @@ impl Commands {
             Commands::Single(manager) => invoke(script, key, args, &mut manager.clone()).await,
             Commands::Cluster(cluster) => {
                 invoke(script, key, args, &mut cluster.get().await?).await
+            }
+            Commands::Sentinel(master) => {
+                master
+                    .run(|mut connection| async move {
+                        invoke(script, key, args, &mut connection).await
+                    })
+                    .await
             }
         }
     }
@@ -283,52 +322,113 @@ fn random_owner() -> String {
     hex(&bytes)
 }
 
+impl Subscribers {
+    /// The node to subscribe on at this `attempt`, and for a Sentinel
+    /// master, the master itself (to see it move or forget it).
+    async fn node(&self, attempt: usize) -> Option<(Client, Option<Arc<Master>>)> {
+        match self {
+            Subscribers::Nodes(nodes) => Some((nodes[attempt % nodes.len()].clone(), None)),
+            Subscribers::Sentinel(master) => {
+                let found = master.master().await.ok()?;
+                Some((found.client.clone(), Some(found)))
+            }
+        }
+    }
+
+    /// Resolves when the subscription should move (the Sentinels named
+    /// another master); never for fixed nodes.
+    async fn moved(&self, from: Option<&Master>) {
+        match (self, from) {
+            (Subscribers::Sentinel(master), Some(from)) => master.moved_from(&from.address).await,
+            _ => std::future::pending().await,
+        }
+    }
+
+    /// The subscription failed on `node`: for a Sentinel master, look it
+    /// up again next time.
+    fn failed(&self, node: Option<&Master>) {
+        if let (Subscribers::Sentinel(master), Some(node)) = (self, node) {
+            master.forget(node);
+        }
+    }
+}
+
 /// Receives every entry's messages on one subscription, reconnecting (to
-/// the next node, for a cluster) when it drops, until the store is dropped.
-async fn follow_messages(nodes: Vec<Client>, hub: Weak<EventHub>) {
+/// the next node, for a cluster; to the current master, behind Sentinels)
+/// when it drops, until the store is dropped.
+async fn follow_messages(subscribers: Subscribers, hub: Weak<EventHub>) {
     let mut retry = SUBSCRIBE_RETRY_MIN;
-    for node in nodes.iter().cycle() {
+    // Behind Sentinels: the master last subscribed on, or tried.
+    let mut last: Option<Arc<Master>> = None;
+    for attempt in 0usize.. {
         if hub.strong_count() == 0 {
             return;
         }
-        let subscribed = tokio::time::timeout(CONNECT_TIMEOUT * 2, async {
-            let mut pubsub = node.get_async_pubsub().await?;
-            pubsub.psubscribe(MESSAGE_PATTERN).await?;
-            Ok::<_, redis::RedisError>(pubsub)
-        })
-        .await;
-        if let Ok(Ok(pubsub)) = subscribed {
-            retry = SUBSCRIBE_RETRY_MIN;
-            // Keep the sink: dropping it may end the connection.
-            let (_sink, mut stream) = pubsub.split();
-            if let Some(hub) = hub.upgrade() {
-                hub.set_live(true);
+        if let Some((node, master)) = subscribers.node(attempt).await {
+            if master.is_some() {
+                last = master;
             }
-            loop {
-                let message = tokio::select! {
-                    message = stream.next() => message,
-                    _ = tokio::time::sleep(SUBSCRIBER_IDLE_CHECK) => {
-                        if hub.strong_count() == 0 { return; }
-                        continue;
-                    }
-                };
-                let Some(message) = message else {
-                    break;
-                };
-                let Some(hub) = hub.upgrade() else {
+            let subscribed = tokio::time::timeout(CONNECT_TIMEOUT * 2, async {
+                let mut pubsub = node.get_async_pubsub().await?;
+                pubsub.psubscribe(MESSAGE_PATTERN).await?;
+                Ok::<_, redis::RedisError>(pubsub)
+            })
+            .await;
+            if let Ok(Ok(pubsub)) = subscribed {
+                retry = SUBSCRIBE_RETRY_MIN;
+                if !relay(pubsub, &subscribers, last.as_deref(), &hub).await {
                     return;
-                };
-                if let Some(name) = name_of_channel(message.get_channel_name()) {
-                    hub.deliver(name, message.get_payload_bytes());
                 }
             }
-            if let Some(hub) = hub.upgrade() {
-                hub.set_live(false);
-            }
+            // Failed, gone (a dead master) or moved: only a master still
+            // current is forgotten, so the next try asks the Sentinels again.
+            subscribers.failed(last.as_deref());
         }
-        tokio::time::sleep(retry).await;
+        // Sooner if the commands' lookup names a new master meanwhile.
+        tokio::select! {
+            _ = tokio::time::sleep(retry) => {}
+            _ = subscribers.moved(last.as_deref()) => {}
+        }
         retry = (retry * 2).min(SUBSCRIBE_RETRY_MAX);
     }
+}
+
+/// Hands the subscription's messages to `hub` until it drops or the
+/// Sentinels name another master; false once the store is gone.
+async fn relay(
+    pubsub: redis::aio::PubSub,
+    subscribers: &Subscribers,
+    master: Option<&Master>,
+    hub: &Weak<EventHub>,
+) -> bool {
+    // Keep the sink: dropping it may end the connection.
+    let (_sink, mut stream) = pubsub.split();
+    if let Some(hub) = hub.upgrade() {
+        hub.set_live(true);
+    }
+    loop {
+        let message = tokio::select! {
+            message = stream.next() => message,
+            _ = subscribers.moved(master) => None,
+            _ = tokio::time::sleep(SUBSCRIBER_IDLE_CHECK) => {
+                if hub.strong_count() == 0 { return false; }
+                continue;
+            }
+        };
+        let Some(message) = message else {
+            break;
+        };
+        let Some(hub) = hub.upgrade() else {
+            return false;
+        };
+        if let Some(name) = name_of_channel(message.get_channel_name()) {
+            hub.deliver(name, message.get_payload_bytes());
+        }
+    }
+    if let Some(hub) = hub.upgrade() {
+        hub.set_live(false);
+    }
+    true
 }
 
 /// A lock this process took with `SET NX PX`.

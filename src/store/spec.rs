@@ -11,6 +11,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 const DEFAULT_REDIS_PORT: u16 = 6379;
+const DEFAULT_SENTINEL_PORT: u16 = 26379;
 /// The folder under the user's cache folder that `'file'` uses.
 const CACHE_FOLDER_NAME: &str = "m2m-token";
 
@@ -32,7 +33,10 @@ pub struct FileSpec {
 pub struct RedisSpec {
     pub tls: bool,
     pub cluster: bool,
-    /// One node for a single server; the seed nodes of a cluster.
+    /// The master name the Sentinels are asked for (`redis+sentinel://`).
+    pub sentinel_master: Option<String>,
+    /// One node for a single server; the seed nodes of a cluster; the
+    /// Sentinels for `redis+sentinel://`.
     pub nodes: Vec<(String, u16)>,
     pub username: Option<String>,
     pub password: Option<Secret>,
@@ -62,21 +66,23 @@ impl StoreSpec {
         }
         let Some((scheme, rest)) = text.split_once("://") else {
             return Err(invalid(
-                "store must be 'memory', 'file', 'file:/abs/dir', 'redis://…', 'rediss://…', 'redis+cluster://…' or 'rediss+cluster://…'",
+                "store must be 'memory', 'file', 'file:/abs/dir', 'redis://…', 'rediss://…', 'redis+cluster://…', 'rediss+cluster://…', 'redis+sentinel://…' or 'rediss+sentinel://…'",
             ));
         };
-        let (tls, cluster) = match scheme {
-            "redis" => (false, false),
-            "rediss" => (true, false),
-            "redis+cluster" => (false, true),
-            "rediss+cluster" => (true, true),
+        let (tls, topology) = match scheme {
+            "redis" => (false, Topology::Single),
+            "rediss" => (true, Topology::Single),
+            "redis+cluster" => (false, Topology::Cluster),
+            "rediss+cluster" => (true, Topology::Cluster),
+            "redis+sentinel" => (false, Topology::Sentinel),
+            "rediss+sentinel" => (true, Topology::Sentinel),
             _ => {
                 return Err(invalid(
-                    "store URL scheme must be redis, rediss, redis+cluster or rediss+cluster",
+                    "store URL scheme must be redis, rediss, redis+cluster, rediss+cluster, redis+sentinel or rediss+sentinel",
                 ))
             }
         };
-        RedisSpec::parse(rest, tls, cluster)
+        RedisSpec::parse(rest, tls, topology)
             .map(StoreSpec::Redis)
             .map_err(invalid)
     }
@@ -116,9 +122,18 @@ fn default_file_dir() -> Result<PathBuf, &'static str> {
     Err("store 'file' needs HOME or XDG_CACHE_HOME to find its folder; give 'file:/abs/dir' instead")
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Topology {
+    Single,
+    Cluster,
+    Sentinel,
+}
+
 impl RedisSpec {
-    /// `[user[:password]@]host[:port][,host[:port]…][/db]`, the part after `://`.
-    fn parse(rest: &str, tls: bool, cluster: bool) -> Result<RedisSpec, &'static str> {
+    /// `[user[:password]@]host[:port][,host[:port]…][/db]`, the part after
+    /// `://`; for Sentinels, `…host[:port]…/<master name>[/db]`.
+    fn parse(rest: &str, tls: bool, topology: Topology) -> Result<RedisSpec, &'static str> {
+        let cluster = topology == Topology::Cluster;
         if rest.contains(['?', '#']) || rest.chars().any(char::is_whitespace) {
             return Err("store URL must not have a query, a fragment or whitespace");
         }
@@ -132,23 +147,38 @@ impl RedisSpec {
             None => (None, None),
             Some(userinfo) => parse_userinfo(userinfo)?,
         };
-        let (hosts, db) = match location.split_once('/') {
-            Some((hosts, db)) => (hosts, parse_db(db, cluster)?),
-            None => (location, 0),
+        let (hosts, path) = match location.split_once('/') {
+            Some((hosts, path)) => (hosts, Some(path)),
+            None => (location, None),
+        };
+        let (sentinel_master, db) = match (topology, path) {
+            (Topology::Sentinel, path) => {
+                let path = path.unwrap_or("");
+                let (master, db) = path.split_once('/').unwrap_or((path, ""));
+                (Some(parse_master_name(master)?), parse_db(db, false)?)
+            }
+            (_, Some(db)) => (None, parse_db(db, cluster)?),
+            (_, None) => (None, 0),
+        };
+        let default_port = match topology {
+            Topology::Sentinel => DEFAULT_SENTINEL_PORT,
+            _ => DEFAULT_REDIS_PORT,
         };
         let nodes = hosts
             .split(',')
-            .map(parse_host_port)
+            .map(|host| parse_host_port(host, default_port))
             .collect::<Result<Vec<_>, _>>()?;
-        if nodes.len() > 1 && !cluster {
+        if nodes.len() > 1 && topology == Topology::Single {
             return Err(
-                "a redis:// store names one server; use redis+cluster:// for several nodes",
+                "a redis:// store names one server; use redis+cluster:// or redis+sentinel:// for several nodes",
             );
         }
-        let canonical = canonical_url(tls, cluster, &username, &password, &nodes, db);
+        let scheme = scheme_name(tls, cluster, sentinel_master.is_some());
+        let canonical = canonical_url(scheme, &username, &password, &nodes, &sentinel_master, db);
         Ok(RedisSpec {
             tls,
             cluster,
+            sentinel_master,
             nodes,
             username,
             password,
@@ -192,7 +222,21 @@ fn parse_db(text: &str, cluster: bool) -> Result<i64, &'static str> {
     Ok(db as i64)
 }
 
-fn parse_host_port(text: &str) -> Result<(String, u16), &'static str> {
+/// Sentinel master names are free text to Redis; ours are kept to what
+/// configurations use, so that no name can smuggle anything into a URL.
+fn parse_master_name(text: &str) -> Result<String, &'static str> {
+    let valid = !text.is_empty()
+        && text.len() <= 128
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if !valid {
+        return Err("a redis+sentinel:// store needs the master name after the Sentinels (letters, digits, '.', '-', '_'), e.g. 'redis+sentinel://host:26379/mymaster'");
+    }
+    Ok(text.to_string())
+}
+
+fn parse_host_port(text: &str, default_port: u16) -> Result<(String, u16), &'static str> {
     let (host, port) = if let Some(bracketed) = text.strip_prefix('[') {
         // An IPv6 literal: `[::1]` or `[::1]:6380`.
         let (host, after) = bracketed
@@ -225,7 +269,7 @@ fn parse_host_port(text: &str) -> Result<(String, u16), &'static str> {
         return Err("store URL needs a host name for each server");
     }
     let port = match port {
-        None => DEFAULT_REDIS_PORT,
+        None => default_port,
         Some(p) => p
             .parse::<u16>()
             .ok()
@@ -236,32 +280,38 @@ fn parse_host_port(text: &str) -> Result<(String, u16), &'static str> {
 }
 
 fn canonical_url(
-    tls: bool,
-    cluster: bool,
+    scheme: &str,
     username: &Option<String>,
     password: &Option<Secret>,
     nodes: &[(String, u16)],
+    sentinel_master: &Option<String>,
     db: i64,
 ) -> Secret {
-    let scheme = scheme_name(tls, cluster);
     // Length-prefixed credentials, so no user/password pair can mimic another.
     let user = username.as_deref().unwrap_or("");
     let pass = password.as_ref().map(Secret::expose).unwrap_or("");
     let hosts: Vec<String> = nodes.iter().map(|(h, p)| format!("{h}:{p}")).collect();
+    // A master name holds no '/', so the path cannot be read two ways.
+    let master = sentinel_master
+        .as_deref()
+        .map(|m| format!("{m}/"))
+        .unwrap_or_default();
     Secret::new(format!(
-        "{scheme}://{}:{user}{}:{pass}@{}/{db}",
+        "{scheme}://{}:{user}{}:{pass}@{}/{master}{db}",
         user.len(),
         pass.len(),
         hosts.join(",")
     ))
 }
 
-fn scheme_name(tls: bool, cluster: bool) -> &'static str {
-    match (tls, cluster) {
-        (false, false) => "redis",
-        (true, false) => "rediss",
-        (false, true) => "redis+cluster",
-        (true, true) => "rediss+cluster",
+fn scheme_name(tls: bool, cluster: bool, sentinel: bool) -> &'static str {
+    match (tls, cluster, sentinel) {
+        (false, _, true) => "redis+sentinel",
+        (true, _, true) => "rediss+sentinel",
+        (false, false, false) => "redis",
+        (true, false, false) => "rediss",
+        (false, true, false) => "redis+cluster",
+        (true, true, false) => "rediss+cluster",
     }
 }
 
@@ -282,7 +332,8 @@ impl fmt::Debug for StoreSpec {
 
 impl fmt::Debug for RedisSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}://", scheme_name(self.tls, self.cluster))?;
+        let sentinel = self.sentinel_master.is_some();
+        write!(f, "{}://", scheme_name(self.tls, self.cluster, sentinel))?;
         match (&self.username, &self.password) {
             (Some(user), Some(_)) => write!(f, "{user}:[redacted]@")?,
             (None, Some(_)) => f.write_str(":[redacted]@")?,
@@ -290,7 +341,11 @@ impl fmt::Debug for RedisSpec {
             (None, None) => {}
         }
         let hosts: Vec<String> = self.nodes.iter().map(|(h, p)| format!("{h}:{p}")).collect();
-        write!(f, "{}/{}", hosts.join(","), self.db)
+        write!(f, "{}/", hosts.join(","))?;
+        if let Some(master) = &self.sentinel_master {
+            write!(f, "{master}/")?;
+        }
+        write!(f, "{}", self.db)
     }
 }
 
