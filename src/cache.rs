@@ -24,7 +24,8 @@
 
 use crate::error::{ErrorCode, TokenError};
 use crate::fetcher::{FetchContext, FetchReason, Fetched, Fetcher, TokenSource};
-use crate::options::{CacheKey, TokenRequest};
+use crate::key::CacheKey;
+use crate::options::TokenRequest;
 use crate::token::{now_ms, Token};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};

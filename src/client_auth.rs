@@ -6,12 +6,12 @@
 //! wrong secret or key must never be handed a token fetched with the right one.
 
 use crate::error::TokenError;
+use crate::key::KeyHasher;
 use crate::secret::Secret;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand::RngCore;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 /// Lifetime of a client assertion; short because it is a bearer credential.
 const ASSERTION_LIFETIME_SECS: u64 = 60;
@@ -41,26 +41,17 @@ impl ClientAuth {
 
     /// A hash of the credential, for the cache key. Never the credential itself.
     pub fn fingerprint(&self) -> [u8; 32] {
-        let mut hash = Sha256::new();
-        hash.update(self.method_name());
+        let mut key = KeyHasher::new();
+        key.text(self.method_name());
         match self {
-            ClientAuth::SecretPost(s) | ClientAuth::SecretBasic(s) => {
-                hash.update([0]);
-                hash.update(s.expose());
-            }
-            ClientAuth::PrivateKeyJwt(signer) => {
-                for part in [
-                    signer.key_pem.expose(),
-                    signer.algorithm_name(),
-                    signer.key_id.as_deref().unwrap_or(""),
-                    &signer.audience,
-                ] {
-                    hash.update((part.len() as u64).to_be_bytes());
-                    hash.update(part);
-                }
-            }
-        }
-        hash.finalize().into()
+            ClientAuth::SecretPost(s) | ClientAuth::SecretBasic(s) => key.text(s.expose()),
+            ClientAuth::PrivateKeyJwt(signer) => key
+                .text(signer.key_pem.expose())
+                .text(signer.algorithm_name())
+                .optional_text(signer.key_id.as_deref())
+                .text(&signer.audience),
+        };
+        key.finish()
     }
 
     /// Every form in which this module sends the credential (raw,
@@ -244,7 +235,7 @@ pub fn parse_algorithm(name: &str) -> Result<Algorithm, TokenError> {
 fn random_jti() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::hex(&bytes)
 }
 
 #[cfg(test)]

@@ -4,10 +4,10 @@
 use crate::client_auth::{AssertionSigner, ClientAuth};
 use crate::endpoint::{self, Endpoint};
 use crate::error::TokenError;
-use crate::proxy::ProxyChoice;
+use crate::key::KeyHasher;
+use crate::proxy::{ProxyChoice, ProxyOption};
 use crate::secret::Secret;
-use crate::store::StoreSpec;
-use sha2::{Digest, Sha256};
+use crate::store_spec::StoreSpec;
 use std::time::Duration;
 
 pub const DEFAULT_LEEWAY_SECONDS: f64 = 60.0;
@@ -52,13 +52,6 @@ pub struct RawOptions {
     pub proxy: Option<ProxyOption>,
 }
 
-/// The `proxy` option: a URL, or `false` to ignore the environment.
-#[derive(Debug, Clone)]
-pub enum ProxyOption {
-    Url(Secret),
-    Off,
-}
-
 /// How one caller wants its requests made; not part of the cache key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
@@ -67,7 +60,7 @@ pub struct Policy {
     pub retries: u32,
 }
 
-pub type CacheKey = [u8; 32];
+pub use crate::key::CacheKey;
 
 #[derive(Debug)]
 pub struct TokenRequest {
@@ -150,29 +143,20 @@ impl TokenRequest {
     /// Everything that decides which token the server would issue, and the
     /// credential by hash; length-prefixed so fields cannot run together.
     fn compute_key(&self) -> CacheKey {
-        let mut hash = Sha256::new();
-        let mut field = |value: Option<&str>| match value {
-            Some(v) => {
-                hash.update([1]);
-                hash.update((v.len() as u64).to_be_bytes());
-                hash.update(v);
-            }
-            None => hash.update([0]),
-        };
-        field(Some(&self.token_url));
-        field(Some(&self.client_id));
-        field(self.audience.as_deref());
-        field(self.scope.as_deref());
-        field(Some(self.auth.method_name()));
+        let mut key = KeyHasher::new();
+        key.text(&self.token_url)
+            .text(&self.client_id)
+            .optional_text(self.audience.as_deref())
+            .optional_text(self.scope.as_deref())
+            .text(self.auth.method_name());
         for (name, value) in &self.extra_params {
-            field(Some(name));
-            field(Some(value));
+            key.text(name).text(value);
         }
-        field(self.ca.as_deref());
-        field(Some(self.store.key_material()));
-        field(Some(&self.proxy.key_material()));
-        hash.update(self.auth.fingerprint());
-        hash.finalize().into()
+        key.optional_text(self.ca.as_deref())
+            .text(self.store.key_material())
+            .text(&self.proxy.key_material())
+            .field(Some(&self.auth.fingerprint()))
+            .finish()
     }
 
     /// Texts to scrub from anything the server sends back to us.

@@ -6,9 +6,15 @@
 //! their host and port are ever described.
 
 use crate::error::TokenError;
-use crate::options::ProxyOption;
 use crate::secret::Secret;
 use url::{Host, Url};
+
+/// The `proxy` option: a URL, or `false` to ignore the environment.
+#[derive(Debug, Clone)]
+pub enum ProxyOption {
+    Url(Secret),
+    Off,
+}
 
 /// The `proxy` option, checked.
 #[derive(Debug, Clone)]

@@ -6,8 +6,8 @@
 //! request in flight never keeps a script alive.
 
 use crate::error::{ErrorCode, TokenError};
+use crate::key::KeyHasher;
 use crate::proxy::ProxyUrl;
-use sha2::{Digest, Sha256};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 use tokio::runtime::{Builder, Handle, Runtime};
@@ -40,19 +40,15 @@ pub fn http_client(
     proxy: Option<&ProxyUrl>,
 ) -> Result<reqwest::Client, TokenError> {
     static CLIENTS: Mutex<Vec<([u8; 32], reqwest::Client)>> = Mutex::new(Vec::new());
-    let mut hash = Sha256::new();
-    hash.update(ca.unwrap_or("").as_bytes());
-    hash.update([0]);
+    let mut key = KeyHasher::new();
+    key.optional_text(ca);
     if let Some(proxy) = proxy {
-        hash.update(proxy.address.as_bytes());
+        key.text(&proxy.address);
         if let Some((user, password)) = &proxy.credentials {
-            for part in [user.expose(), password.expose()] {
-                hash.update((part.len() as u64).to_be_bytes());
-                hash.update(part.as_bytes());
-            }
+            key.text(user.expose()).text(password.expose());
         }
     }
-    let key: [u8; 32] = hash.finalize().into();
+    let key = key.finish();
     let lock = || CLIENTS.lock().unwrap_or_else(|e| e.into_inner());
     {
         let mut clients = lock();

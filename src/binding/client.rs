@@ -48,11 +48,7 @@ impl NativeClient {
     /// Hex of the cache key (a hash; the credential is one of its inputs).
     #[napi(getter)]
     pub fn key(&self) -> String {
-        self.request
-            .key
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::hex::hex(&self.request.key)
     }
 
     #[napi]

@@ -3,7 +3,8 @@
 use crate::cache::FlightReport;
 use crate::cache::{Acquired, Snapshot};
 use crate::error::TokenError;
-use crate::options::{ProxyOption, RawOptions};
+use crate::options::RawOptions;
+use crate::proxy::ProxyOption;
 use crate::quota::{Bucket, Buckets, Quota};
 use crate::secret::Secret;
 use napi::bindgen_prelude::Either;

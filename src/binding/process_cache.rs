@@ -2,10 +2,10 @@
 //! act on all of it.
 
 use super::thread_slot;
-use crate::cache::{TokenCache, DEFAULT_MAX_ENTRIES};
+use crate::cache::{Change, TokenCache, DEFAULT_MAX_ENTRIES};
 use crate::fetch::HttpFetcher;
 use crate::store::{RemoteInvalidation, StoreFetcher};
-use napi::bindgen_prelude::Object;
+use napi::bindgen_prelude::{ArrayBuffer, Object};
 use napi::Env;
 use napi_derive::napi;
 use std::sync::atomic::Ordering;
@@ -26,6 +26,19 @@ pub fn cache() -> &'static Arc<TokenCache> {
         );
         cache.set_change_listener(Box::new(thread_slot::publish_generation));
         cache
+    })
+}
+
+/// The calling JavaScript thread's shared block (see `thread_slot.rs`),
+/// seeded with the cache's current generation and epoch.
+#[napi]
+pub fn attach_thread(env: &Env) -> napi::Result<ArrayBuffer<'_>> {
+    thread_slot::attach(env, || {
+        let cache = cache();
+        Change {
+            generation: cache.generation(),
+            invalidations: cache.invalidations(),
+        }
     })
 }
 

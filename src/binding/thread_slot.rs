@@ -13,11 +13,9 @@
 //! Each thread gets its own block (one writer per counter, no sharing of
 //! an ArrayBuffer's memory between isolates).
 
-use super::process_cache::cache;
 use crate::cache::Change;
 use napi::bindgen_prelude::ArrayBuffer;
 use napi::{Env, Result};
-use napi_derive::napi;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -104,13 +102,15 @@ fn retire(address: usize) {
 
 /// Gives the calling JavaScript thread its slot, freed when the engine
 /// drops the ArrayBuffer (at the latest when the thread's environment ends).
-#[napi]
-pub fn attach_thread(env: &Env) -> Result<ArrayBuffer<'_>> {
+/// `current` is read under the lock that `publish_generation` takes, so no
+/// change can fall between the seed and the slot's first update.
+pub fn attach(env: &Env, current: impl FnOnce() -> Change) -> Result<ArrayBuffer<'_>> {
     let mut live = LIVE_SLOTS.lock().unwrap_or_else(|e| e.into_inner());
+    let change = current();
     let slot = Box::new(ThreadSlot {
         calls: Default::default(),
-        generation: AtomicU32::new(js_generation(cache().generation())),
-        invalidations: AtomicU32::new(js_generation(cache().invalidations())),
+        generation: AtomicU32::new(js_generation(change.generation)),
+        invalidations: AtomicU32::new(js_generation(change.invalidations)),
     });
     let address = Box::into_raw(slot) as usize;
     live.push(address);

@@ -9,9 +9,10 @@
 //! The hub keeps the entries this process has used (bounded): it maps a
 //! record name back to the cache key and seal needed to act on a message.
 
-use super::seal::{hex, EntrySeal, Fingerprint};
+use super::seal::{EntrySeal, Fingerprint};
 use super::RemoteInvalidation;
-use crate::options::CacheKey;
+use crate::hex::{from_hex, hex};
+use crate::key::CacheKey;
 use crate::token::now_ms;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -45,14 +46,7 @@ impl Message {
         match bytes {
             b"w" => Some(Message::Written),
             b"f" => Some(Message::Failed),
-            [b'i', hex_text @ ..] if hex_text.len() == 64 => {
-                let mut fingerprint = [0u8; 32];
-                for (i, pair) in hex_text.chunks(2).enumerate() {
-                    let pair = std::str::from_utf8(pair).ok()?;
-                    fingerprint[i] = u8::from_str_radix(pair, 16).ok()?;
-                }
-                Some(Message::Invalidated(fingerprint))
-            }
+            [b'i', hex_text @ ..] => from_hex(hex_text).map(Message::Invalidated),
             _ => None,
         }
     }

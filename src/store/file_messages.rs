@@ -8,7 +8,7 @@
 //! news to it (older than its interest in the entry: not), and the random
 //! nonce tells lines apart. A log past a few KiB is cut to its last lines.
 
-use super::seal::hex;
+use crate::hex::hex;
 use crate::token::now_ms;
 use ring::rand::{SecureRandom, SystemRandom};
 use std::collections::{HashMap, VecDeque};

@@ -32,14 +32,15 @@ mod redis_store;
 mod redis_tls;
 mod registry;
 mod seal;
-mod spec;
+
 mod tombstones;
 
+pub use crate::store_spec::StoreSpec;
 pub use pending::flush_pending;
-pub use spec::StoreSpec;
 
 use crate::fetcher::{Counters, FetchContext, FetchFuture, Fetcher};
-use crate::options::{CacheKey, TokenRequest};
+use crate::key::CacheKey;
+use crate::options::TokenRequest;
 use crate::token::Token;
 use std::sync::{Arc, OnceLock};
 

@@ -97,5 +97,5 @@ pub fn random_hex(len: usize) -> String {
     let mut bytes = vec![0u8; len];
     // Only names temporary files and tells messages apart: a failure is harmless.
     let _ = SystemRandom::new().fill(&mut bytes);
-    super::seal::hex(&bytes)
+    crate::hex::hex(&bytes)
 }

@@ -23,7 +23,7 @@
 //! Lock order: `sentinels` is the only lock, never held across an await.
 
 use super::backend::{StoreFailure, StoreResult};
-use super::spec::RedisSpec;
+use crate::store_spec::RedisSpec;
 use redis::aio::MultiplexedConnection;
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{AsyncConnectionConfig, Client, ConnectionAddr, TlsCertificates, TlsMode};

@@ -1,8 +1,8 @@
 use super::*;
 use crate::store::events::Message;
 use crate::store::seal::EntrySeal;
-use crate::store::spec::StoreSpec;
 use crate::store::test_support::RedisServer;
+use crate::store_spec::StoreSpec;
 
 fn backend(server: &RedisServer) -> Arc<RedisBackend> {
     match StoreSpec::parse(&server.url()).unwrap() {

@@ -14,8 +14,8 @@ use super::backend::{Backend, StoreFailure, StoreResult};
 use super::file::FileBackend;
 use super::handle::StoreHandle;
 use super::redis_store::RedisBackend;
-use super::spec::StoreSpec;
-use sha2::{Digest, Sha256};
+use crate::key::KeyHasher;
+use crate::store_spec::StoreSpec;
 use std::sync::{Arc, Mutex};
 
 const MAX_STORES: usize = 16;
@@ -56,18 +56,10 @@ pub fn store_for(spec: &StoreSpec, ca: Option<&str>) -> StoreResult<Arc<StoreHan
 
 /// Length-prefixed parts, so no spec and `ca` pair can mimic another.
 fn registry_key(spec: &StoreSpec, ca: Option<&str>) -> [u8; 32] {
-    let mut hash = Sha256::new();
-    for part in [Some(spec.key_material()), ca] {
-        match part {
-            Some(text) => {
-                hash.update([1]);
-                hash.update((text.len() as u64).to_be_bytes());
-                hash.update(text.as_bytes());
-            }
-            None => hash.update([0]),
-        }
-    }
-    hash.finalize().into()
+    KeyHasher::new()
+        .text(spec.key_material())
+        .optional_text(ca)
+        .finish()
 }
 
 #[cfg(test)]

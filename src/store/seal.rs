@@ -13,7 +13,8 @@
 //! plain bytes here; `ring` does not zero them on drop.
 
 use super::record;
-use crate::options::CacheKey;
+use crate::hex::hex;
+use crate::key::CacheKey;
 use crate::token::Token;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use ring::hkdf::{self, Salt, HKDF_SHA256};
@@ -137,16 +138,6 @@ where
         prk.expand(&info, algorithm)
             .expect("m2m-token: HKDF output fits"),
     )
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(DIGITS[(byte >> 4) as usize] as char);
-        text.push(DIGITS[(byte & 0xf) as usize] as char);
-    }
-    text
 }
 
 #[cfg(test)]

@@ -108,7 +108,7 @@ fn fingerprints_tell_tokens_apart_without_showing_them() {
     assert_eq!(fp, seal.fingerprint(TOKEN_TEXT));
     assert_ne!(fp, seal.fingerprint("another-token"));
     assert_ne!(fp, seal_for("secret", 2).fingerprint(TOKEN_TEXT));
-    assert!(!hex(&fp).contains(TOKEN_TEXT));
+    assert!(!crate::hex::hex(&fp).contains(TOKEN_TEXT));
 }
 
 #[test]

@@ -7,7 +7,8 @@ use crate::error::TokenError;
 use crate::fetcher::{
     Counters, FetchContext, FetchFuture, FetchReason, Fetched, Fetcher, TokenSource,
 };
-use crate::options::{CacheKey, RawOptions, TokenRequest};
+use crate::key::CacheKey;
+use crate::options::{RawOptions, TokenRequest};
 use crate::secret::Secret;
 use crate::token::{now_ms, Token};
 use std::path::{Path, PathBuf};
@@ -123,7 +124,7 @@ impl TempDir {
         let mut bytes = [0u8; 8];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).unwrap();
         let path =
-            std::env::temp_dir().join(format!("m2m-store-{label}-{}", super::seal::hex(&bytes)));
+            std::env::temp_dir().join(format!("m2m-store-{label}-{}", crate::hex::hex(&bytes)));
         TempDir(path)
     }
 

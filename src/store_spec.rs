@@ -350,5 +350,5 @@ impl fmt::Debug for RedisSpec {
 }
 
 #[cfg(test)]
-#[path = "spec_tests.rs"]
+#[path = "store_spec_tests.rs"]
 mod tests;
