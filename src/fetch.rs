@@ -57,7 +57,7 @@ pub async fn fetch_token(
     let proxy = url::Url::parse(&request.token_url)
         .ok()
         .and_then(|endpoint| request.proxy.for_endpoint(&endpoint));
-    let client = crate::runtime::http_client(request.ca.as_deref(), proxy.as_ref())?;
+    let client = crate::http_clients::http_client(request.ca.as_deref(), proxy.as_ref())?;
     let mut retries_left = request.policy.retries;
     let mut attempt_number = 0u32;
     loop {

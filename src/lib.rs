@@ -7,6 +7,7 @@
 // napi registers exports only outside `cfg(test)`; the core is tested without Node.
 #[cfg(not(test))]
 mod binding;
+pub mod bounded;
 pub mod cache;
 pub mod client_auth;
 pub mod endpoint;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod fetch;
 pub mod fetcher;
 pub mod hex;
+pub mod http_clients;
 pub mod key;
 pub mod options;
 pub mod private_key;
@@ -24,4 +26,5 @@ pub mod runtime;
 pub mod secret;
 pub mod store;
 pub mod store_spec;
+pub mod tls;
 pub mod token;

@@ -11,16 +11,17 @@
 
 use super::seal::{EntrySeal, Fingerprint};
 use super::RemoteInvalidation;
+use crate::bounded::BoundedMap;
 use crate::hex::{from_hex, hex};
 use crate::key::CacheKey;
 use crate::token::now_ms;
-use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
-/// Entries whose messages this process follows; the oldest is forgotten
-/// first (it then only misses remote invalidations until used again).
+/// Entries whose messages this process follows; the least recently used
+/// is forgotten first (it then only misses remote invalidations until used
+/// again).
 const MAX_WATCHED: usize = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,14 +78,20 @@ impl Watched {
     }
 }
 
-/// The followed entries by record name, and their names oldest first.
-type Followed = (HashMap<String, Arc<Watched>>, VecDeque<String>);
-
-#[derive(Default)]
 pub struct EventHub {
-    watched: Mutex<Followed>,
+    /// The followed entries by record name.
+    watched: Mutex<BoundedMap<String, Arc<Watched>>>,
     /// True while messages are being received (a Redis subscription is up).
     live: AtomicBool,
+}
+
+impl Default for EventHub {
+    fn default() -> EventHub {
+        EventHub {
+            watched: Mutex::new(BoundedMap::new(MAX_WATCHED)),
+            live: AtomicBool::new(false),
+        }
+    }
 }
 
 impl EventHub {
@@ -94,16 +101,10 @@ impl EventHub {
         cache_key: CacheKey,
         on_invalidation: &RemoteInvalidation,
     ) -> Arc<Watched> {
-        let mut guard = self.watched.lock().unwrap_or_else(|e| e.into_inner());
-        let (map, order) = &mut *guard;
-        if let Some(watched) = map.get(seal.name()) {
+        let mut followed = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        let name = seal.name().to_string();
+        if let Some(watched) = followed.get(&name) {
             return watched.clone();
-        }
-        while map.len() >= MAX_WATCHED {
-            match order.pop_front() {
-                Some(oldest) => map.remove(&oldest),
-                None => break,
-            };
         }
         let watched = Arc::new(Watched {
             cache_key,
@@ -113,8 +114,7 @@ impl EventHub {
             wake: Notify::new(),
             failures: AtomicU64::new(0),
         });
-        map.insert(seal.name().to_string(), watched.clone());
-        order.push_back(seal.name().to_string());
+        followed.insert(name, watched.clone());
         watched
     }
 
@@ -122,7 +122,6 @@ impl EventHub {
     pub fn watched(&self) -> Vec<(String, u64)> {
         let guard = self.watched.lock().unwrap_or_else(|e| e.into_inner());
         guard
-            .0
             .iter()
             .map(|(name, w)| (name.clone(), w.since_ms))
             .collect()
@@ -143,7 +142,7 @@ impl EventHub {
         };
         let watched = {
             let guard = self.watched.lock().unwrap_or_else(|e| e.into_inner());
-            guard.0.get(name).cloned()
+            guard.peek(&name.to_string()).cloned()
         };
         let Some(watched) = watched else {
             return;

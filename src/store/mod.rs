@@ -29,7 +29,6 @@ mod private_folder;
 mod record;
 mod redis_sentinel;
 mod redis_store;
-mod redis_tls;
 mod registry;
 mod seal;
 

@@ -18,7 +18,7 @@
 //! Credentials in the URL are the master's (and its replicas'); the
 //! Sentinels are asked without them, as they usually run without
 //! `requirepass`. With `rediss+sentinel://` both the Sentinels and the
-//! master are reached over TLS, trusting what `redis_tls.rs` says.
+//! master are reached over TLS, trusting what `tls.rs` says.
 //!
 //! Lock order: `sentinels` is the only lock, never held across an await.
 

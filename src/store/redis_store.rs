@@ -18,9 +18,9 @@
 use super::backend::{Backend, HeldLock, StoreFailure, StoreFuture, StoreResult};
 use super::events::EventHub;
 use super::redis_sentinel::{Master, SentinelMaster};
-use super::redis_tls::roots_bundle;
 use crate::hex::hex;
 use crate::store_spec::RedisSpec;
+use crate::tls::roots_bundle;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
@@ -103,7 +103,7 @@ impl RedisBackend {
     /// Sets up the clients; connections are made on first use, in the
     /// background, so a dead server costs no caller more than its budget.
     /// `ca`: the requests' extra TLS roots, trusted as the endpoint trusts
-    /// them (see `redis_tls.rs`).
+    /// them (see `tls.rs`).
     pub fn new(spec: &RedisSpec, ca: Option<&str>) -> StoreResult<RedisBackend> {
         let roots = if spec.tls { roots_bundle(ca) } else { None };
         if spec.sentinel_master.is_some() {

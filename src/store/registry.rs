@@ -14,19 +14,19 @@ use super::backend::{Backend, StoreFailure, StoreResult};
 use super::file::FileBackend;
 use super::handle::StoreHandle;
 use super::redis_store::RedisBackend;
+use crate::bounded::BoundedMap;
 use crate::key::KeyHasher;
 use crate::store_spec::StoreSpec;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 const MAX_STORES: usize = 16;
-
-type Registry = Vec<([u8; 32], Arc<StoreHandle>)>;
 
 /// The process's instance for `spec` (and `ca`, for a TLS Redis), made on
 /// first use. Must run inside the Tokio runtime (a store starts its
 /// message listener there).
 pub fn store_for(spec: &StoreSpec, ca: Option<&str>) -> StoreResult<Arc<StoreHandle>> {
-    static STORES: Mutex<Registry> = Mutex::new(Vec::new());
+    static STORES: LazyLock<Mutex<BoundedMap<[u8; 32], Arc<StoreHandle>>>> =
+        LazyLock::new(|| Mutex::new(BoundedMap::new(MAX_STORES)));
     // Only a TLS connection depends on `ca`: the others are shared by all.
     let ca = match spec {
         StoreSpec::Redis(redis) if redis.tls => ca,
@@ -34,12 +34,8 @@ pub fn store_for(spec: &StoreSpec, ca: Option<&str>) -> StoreResult<Arc<StoreHan
     };
     let key = registry_key(spec, ca);
     let mut stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(i) = stores.iter().position(|(k, _)| *k == key) {
-        // Most recently used last.
-        let found = stores.remove(i);
-        let store = found.1.clone();
-        stores.push(found);
-        return Ok(store);
+    if let Some(store) = stores.get(&key) {
+        return Ok(store.clone());
     }
     let backend: Arc<dyn Backend> = match spec {
         StoreSpec::Memory => return Err(StoreFailure),
@@ -47,10 +43,7 @@ pub fn store_for(spec: &StoreSpec, ca: Option<&str>) -> StoreResult<Arc<StoreHan
         StoreSpec::Redis(redis) => Arc::new(RedisBackend::new(redis, ca)?),
     };
     let store = StoreHandle::new(backend);
-    if stores.len() >= MAX_STORES {
-        stores.remove(0);
-    }
-    stores.push((key, store.clone()));
+    stores.insert(key, store.clone());
     Ok(store)
 }
 

@@ -10,9 +10,9 @@
 //! A refused record only costs a request of our own.
 
 use super::seal::{EntrySeal, Fingerprint};
+use crate::bounded::BoundedMap;
 use crate::token::{now_ms, Token};
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 
 /// Bounded: the oldest tombstones go first, by then long acted upon.
 const MAX_TOMBSTONES: usize = 1024;
@@ -22,9 +22,8 @@ enum Tombstone {
     ObtainedBefore(u64),
 }
 
-type Graveyard = (HashMap<String, Tombstone>, VecDeque<String>);
-
-static TOMBSTONES: Mutex<Option<Graveyard>> = Mutex::new(None);
+static TOMBSTONES: LazyLock<Mutex<BoundedMap<String, Tombstone>>> =
+    LazyLock::new(|| Mutex::new(BoundedMap::new(MAX_TOMBSTONES)));
 
 /// Records that the entry named by `seal` was invalidated, holding
 /// `dropped` (if any).
@@ -33,26 +32,16 @@ pub fn bury(seal: &EntrySeal, dropped: Option<&Token>) {
         Some(token) => Tombstone::Token(seal.fingerprint(token.access_token.expose())),
         None => Tombstone::ObtainedBefore(now_ms()),
     };
-    let mut guard = TOMBSTONES.lock().unwrap_or_else(|e| e.into_inner());
-    let (map, order) = guard.get_or_insert_with(Default::default);
-    if map.insert(seal.name().to_string(), tombstone).is_none() {
-        order.push_back(seal.name().to_string());
-    }
-    while map.len() > MAX_TOMBSTONES {
-        match order.pop_front() {
-            Some(oldest) => map.remove(&oldest),
-            None => break,
-        };
-    }
+    TOMBSTONES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(seal.name().to_string(), tombstone);
 }
 
 /// Whether this process invalidated `token` (read from `seal`'s record).
 pub fn is_buried(seal: &EntrySeal, token: &Token) -> bool {
-    let guard = TOMBSTONES.lock().unwrap_or_else(|e| e.into_inner());
-    let Some((map, _)) = guard.as_ref() else {
-        return false;
-    };
-    match map.get(seal.name()) {
+    let graveyard = TOMBSTONES.lock().unwrap_or_else(|e| e.into_inner());
+    match graveyard.peek(&seal.name().to_string()) {
         None => false,
         Some(Tombstone::Token(fingerprint)) => {
             seal.fingerprint(token.access_token.expose()) == *fingerprint
