@@ -28,6 +28,8 @@ export declare class NativeClient {
    */
   refreshAhead(wantReport: boolean): Promise<JsOutcome> | null
   invalidate(): boolean
+  /** Compare and drop: only while the entry holds `access_token`. */
+  invalidateToken(accessToken: string): boolean
 }
 
 /**

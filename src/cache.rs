@@ -17,6 +17,7 @@
 use crate::error::{ErrorCode, TokenError};
 use crate::fetcher::{FetchContext, FetchReason, Fetched, Fetcher, TokenSource};
 use crate::options::{CacheKey, TokenRequest};
+use crate::secret::Secret;
 use crate::token::{now_ms, Token};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -301,6 +302,52 @@ impl TokenCache {
         self.invalidated();
         self.fetcher.invalidated(request, dropped);
         removed.is_some()
+    }
+
+    /// Compare and drop: drops the entry for `request` only while it still
+    /// holds `access_token` (one a server just refused, say with a 401), so
+    /// that a newer token another caller already got is kept; true if it
+    /// was dropped. When this process holds no token for the entry, the
+    /// store is still told to drop that token if it holds it, so that no
+    /// process takes the refused token from the store again.
+    pub fn invalidate_token(&self, request: &Arc<TokenRequest>, access_token: &str) -> bool {
+        let tell_store = || {
+            let refused = Token::new(
+                Secret::new(access_token.to_owned()),
+                String::new(),
+                None,
+                0,
+                0,
+            );
+            self.fetcher.invalidated(request, Some(Arc::new(refused)));
+        };
+        let Some(entry) = lock(&self.entries).get(&request.key).cloned() else {
+            tell_store();
+            return false;
+        };
+        let state = lock(&entry.state);
+        let Some(token) = state.token.clone() else {
+            drop(state);
+            tell_store();
+            return false;
+        };
+        if token.access_token.expose() != access_token {
+            return false;
+        }
+        // Entry, then map, as `land_flight` does: the token cannot change
+        // between the comparison and the removal.
+        let mut entries = lock(&self.entries);
+        if entries
+            .get(&request.key)
+            .is_some_and(|e| Arc::ptr_eq(e, &entry))
+        {
+            entries.remove(&request.key);
+        }
+        drop(entries);
+        drop(state);
+        self.invalidated();
+        self.fetcher.invalidated(request, Some(token));
+        true
     }
 
     /// Drops the entry for `key` if it holds a token that `is_stale` says
