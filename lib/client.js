@@ -238,4 +238,4 @@ class TokenClient {
   }
 }
 
-module.exports = { TokenClient, failCall }
+module.exports = { TokenClient, failCall, usableViewOf }

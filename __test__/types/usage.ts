@@ -3,6 +3,7 @@
 
 import m2m = require('../..')
 import { getToken, getTokenInfo, TokenClient, TokenError, invalidate, clearCache, stats } from '../..'
+import { tokenInterceptor, DispatchInterceptor } from '../../undici'
 import type { TokenOptions, TokenInfo, Stats, AuthMethod, SigningAlgorithm, TokenErrorCode } from '../..'
 
 const byDomain: TokenOptions = {
@@ -86,6 +87,10 @@ async function usingTheToken(): Promise<void> {
   // @ts-expect-error a token is a string
   c.invalidate(42)
   void [response, fromUrl, fromRequest, asOption, users]
+  const interceptor: DispatchInterceptor = tokenInterceptor(c, { origins: ['https://contoso.auth0.com'] })
+  // @ts-expect-error origins are required
+  tokenInterceptor(c, {})
+  void interceptor
 }
 
 function management(): void {
