@@ -28,11 +28,13 @@ export declare class NativeClient {
    */
   refreshAhead(wantReport: boolean): Promise<JsOutcome> | null
   invalidate(): boolean
+  /** Compare and drop: only while the entry holds `access_token`. */
+  invalidateToken(accessToken: string): boolean
 }
 
 /**
- * Gives the calling JavaScript thread its slot, freed when the engine
- * drops the ArrayBuffer (at the latest when the thread's environment ends).
+ * The calling JavaScript thread's shared block (see `thread_slot.rs`),
+ * seeded with the cache's current generation and epoch.
  */
 export declare function attachThread(): ArrayBuffer
 

@@ -135,8 +135,21 @@ export declare class TokenClient {
   getToken(callback: Callback<string>): void
   getTokenInfo(): Promise<TokenInfo>
   getTokenInfo(callback: Callback<TokenInfo>): void
-  /** Drops this client's cache entry process-wide; true if one was dropped. */
-  invalidate(): boolean
+  /**
+   * Drops this client's cache entry process-wide (and in its store); true if
+   * one was dropped. With `accessToken`, only while the entry still holds
+   * that token (compare and drop): false, and nothing dropped, when it holds
+   * another. Throws TokenError `ERR_INVALID_OPTIONS` for a non-string.
+   */
+  invalidate(accessToken?: string): boolean
+  /**
+   * Node's global `fetch` with this client's token in `Authorization`; on a
+   * 401 the token is invalidated and the request resent once (a streamed
+   * body is not resent). Rejects with the `TokenError` when no token can be
+   * had; fetch's own errors pass through. A property, so it works detached:
+   * `const f = client.fetch; f(url)`.
+   */
+  readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>
 }
 
 export declare function getToken(options: TokenOptions): Promise<string>

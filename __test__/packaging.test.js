@@ -128,12 +128,13 @@ test('optionalDependencies, when present, list exactly the platform packages at 
 });
 
 test('the main package ships only what runs: files, exports, bin, engines', () => {
-  assert.deepEqual(sorted(PKG.files), sorted(['index.js', 'index.mjs', 'index.d.ts', 'binding.js', 'binding.d.ts', 'lib/', 'bin/']));
+  assert.deepEqual(sorted(PKG.files), sorted(['index.js', 'index.mjs', 'index.d.ts', 'undici.d.ts', 'binding.js', 'binding.d.ts', 'lib/', 'bin/']));
   assert.deepEqual(PKG.exports, {
     '.': { types: './index.d.ts', import: './index.mjs', require: './index.js', default: './index.js' },
+    './undici': { types: './undici.d.ts', default: './lib/undici-interceptor.js' },
     './package.json': './package.json',
   });
-  for (const file of ['index.js', 'index.mjs', 'index.d.ts', PKG.bin['m2m-token']]) {
+  for (const file of ['index.js', 'index.mjs', 'index.d.ts', 'undici.d.ts', 'lib/undici-interceptor.js', PKG.bin['m2m-token']]) {
     assert.ok(fs.existsSync(path.join(ROOT, file)), `${file} exists`);
   }
   assert.match(fs.readFileSync(path.join(ROOT, PKG.bin['m2m-token']), 'utf8'), /^#!\/usr\/bin\/env node\n/, 'the bin has a node shebang');

@@ -7,6 +7,7 @@ const { normalizeOptions } = require('./options')
 const { deliver } = require('./deliver')
 const { cleanQuota } = require('./quota')
 const diagnostics = require('./diagnostics')
+const { createFetch } = require('./fetch')
 
 // Callers on this thread that wait on one entry share one native acquire
 // and one promise of its token, so when the token arrives, 10,000 waiting
@@ -86,8 +87,12 @@ function failCall(err, callback) {
   return Promise.reject(callback === undefined ? err : invalidOptions('callback must be a function'))
 }
 
+/** For lib/fetch.js: a client's usable view on this thread, or null; no Rust call unless a refresh is due. */
+let usableViewOf
+
 class TokenClient {
   #native
+  #fetch = null
   #flightKey
   #flightSide
   #subject = null
@@ -140,12 +145,30 @@ class TokenClient {
     return this.#answer(callback, true)
   }
 
-  /** Drops this client's entry for every thread; true if there was one. */
-  invalidate() {
-    this.#view = null
-    const dropped = this.#native.invalidate()
+  /**
+   * Drops this client's entry for every thread; true if there was one.
+   * With `accessToken`, only while the entry holds that token (compare and
+   * drop): a newer token someone already got is kept, and false returned.
+   */
+  invalidate(accessToken) {
+    let dropped
+    if (accessToken === undefined) {
+      this.#view = null
+      dropped = this.#native.invalidate()
+    } else {
+      if (typeof accessToken !== 'string') throw invalidOptions('accessToken must be a string')
+      dropped = this.#native.invalidateToken(accessToken)
+      if (!dropped) return false
+      this.#view = null
+    }
     if (diagnostics.watchingInvalidations()) diagnostics.publishInvalidate(this.#subjectOf(), 'entry')
     return dropped
+  }
+
+  /** Node's fetch with this client's token; works detached (`const f = client.fetch`). */
+  get fetch() {
+    if (this.#fetch === null) this.#fetch = createFetch(this, usableViewOf)
+    return this.#fetch
   }
 
   toJSON() {
@@ -154,6 +177,10 @@ class TokenClient {
 
   [util.inspect.custom](depth, options, inspect) {
     return `TokenClient ${inspect(this.#native.describe(), options)}`
+  }
+
+  static {
+    usableViewOf = (client) => client.#usableView()
   }
 
   /** The hit path: no Rust call unless a refresh ahead is due. */
@@ -211,4 +238,4 @@ class TokenClient {
   }
 }
 
-module.exports = { TokenClient, failCall }
+module.exports = { TokenClient, failCall, usableViewOf }

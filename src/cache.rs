@@ -26,6 +26,7 @@ use crate::error::{ErrorCode, TokenError};
 use crate::fetcher::{FetchContext, FetchReason, Fetched, Fetcher, TokenSource};
 use crate::key::CacheKey;
 use crate::options::TokenRequest;
+use crate::secret::Secret;
 use crate::token::{now_ms, Token};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -356,6 +357,48 @@ impl TokenCache {
         self.invalidated();
         self.fetcher.invalidated(request, dropped);
         removed.is_some()
+    }
+
+    /// Compare and drop: drops the entry for `request` only while it still
+    /// holds `access_token` (one a server just refused, say with a 401), so
+    /// that a newer token another caller already got is kept; true if it
+    /// was dropped. When this process holds no token for the entry, the
+    /// store is still told to drop that token if it holds it, so that no
+    /// process takes the refused token from the store again.
+    pub fn invalidate_token(&self, request: &Arc<TokenRequest>, access_token: &str) -> bool {
+        let tell_store = || {
+            let refused = Token::new(
+                Secret::new(access_token.to_owned()),
+                String::new(),
+                None,
+                0,
+                0,
+            );
+            self.fetcher.invalidated(request, Some(Arc::new(refused)));
+        };
+        let held = {
+            // Map, then entry (the module's lock order): the token cannot
+            // change between the comparison and the removal.
+            let mut entries = lock(&self.entries);
+            let held = entries
+                .get(&request.key)
+                .and_then(|entry| lock(&entry.state).token.clone());
+            match held {
+                Some(token) if token.access_token.expose() == access_token => {
+                    detach(&mut entries, &request.key);
+                    Some(token)
+                }
+                Some(_) => return false,
+                None => None,
+            }
+        };
+        let Some(token) = held else {
+            tell_store();
+            return false;
+        };
+        self.invalidated();
+        self.fetcher.invalidated(request, Some(token));
+        true
     }
 
     /// Drops the entry for `key` if it holds a token that `is_stale` says

@@ -314,3 +314,32 @@ async fn each_caller_is_judged_by_its_own_leeway() {
         );
     }
 }
+
+#[tokio::test]
+async fn compare_and_drop_keeps_a_newer_token() {
+    let (cache, fetcher) = cache_with(vec![Ok(3_600_000)], 0);
+    let req = request("compare-and-drop", 60.0);
+    cache.acquire(req.clone()).await.unwrap(); // token-0
+    let epoch = cache.invalidations();
+    assert!(!cache.invalidate_token(&req, "some-other-token"));
+    assert_eq!(
+        cache.invalidations(),
+        epoch,
+        "nothing dropped, nothing announced"
+    );
+    assert!(cache.peek(&req).is_some());
+    assert!(cache.invalidate_token(&req, "token-0"));
+    assert_eq!(cache.invalidations(), epoch.wrapping_add(1));
+    assert!(cache.peek(&req).is_none());
+    assert_eq!(
+        token_text(&cache.acquire(req.clone()).await.unwrap()),
+        "token-1"
+    );
+    // A late 401 for the old token must not drop the new one.
+    assert!(!cache.invalidate_token(&req, "token-0"));
+    assert_eq!(
+        token_text(&cache.acquire(req.clone()).await.unwrap()),
+        "token-1"
+    );
+    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2);
+}

@@ -5,6 +5,7 @@
 // { id, result } (a call that fails is part of the result, never a crash):
 //   info { options, n }      n concurrent getTokenInfo calls; their results, the time they took, stats
 //   invalidate { options }   invalidate(options): its result, the time it took, stats
+//   fetch { options, url, n } n concurrent client.fetch(url) of one client: their statuses, stats
 //   clearCache / stats
 //   pollUntilChange { options, from, intervalMs, timeoutMs }
 //                            calls getTokenInfo every intervalMs until the token is not `from`
@@ -42,6 +43,15 @@ const commands = {
   async invalidate({ options }) {
     const call = await timed(() => m2m.invalidate(options));
     return { ...call, stats: m2m.stats() };
+  },
+  async fetch({ options, url, n = 1 }) {
+    const client = new m2m.TokenClient(options);
+    const statuses = await Promise.all(Array.from({ length: n }, async () => {
+      const response = await client.fetch(url);
+      await response.arrayBuffer();
+      return response.status;
+    }));
+    return { statuses, stats: m2m.stats() };
   },
   clearCache() {
     m2m.clearCache();

@@ -3,6 +3,7 @@
 
 import m2m = require('../..')
 import { getToken, getTokenInfo, TokenClient, TokenError, invalidate, clearCache, stats } from '../..'
+import { tokenInterceptor, DispatchInterceptor } from '../../undici'
 import type { TokenOptions, TokenInfo, Stats, AuthMethod, SigningAlgorithm, TokenErrorCode } from '../..'
 
 const byDomain: TokenOptions = {
@@ -68,7 +69,28 @@ async function client(): Promise<void> {
   c.getToken((err, t) => { void err; void t })
   c.getTokenInfo((err, i) => { if (!err && i) void i.fromCache })
   const dropped: boolean = c.invalidate()
-  void [token, info, dropped]
+  const comparedAndDropped: boolean = c.invalidate(token)
+  void [token, info, dropped, comparedAndDropped]
+}
+
+async function usingTheToken(): Promise<void> {
+  const c = new TokenClient({ domain: 'contoso.auth0.com', clientId: 'id', clientSecret: 's' })
+  const response: Response = await c.fetch('https://contoso.auth0.com/api/v2/users', { headers: { accept: 'application/json' } })
+  const fromUrl: Response = await c.fetch(new URL('https://contoso.auth0.com/api/v2/clients'))
+  const fromRequest: Response = await c.fetch(new Request('https://contoso.auth0.com/api/v2/roles', { method: 'POST', body: '{}' }))
+  // What SDKs take as their `fetch` option: a bare function with fetch's signature.
+  const asOption: typeof fetch = c.fetch
+  const detached = c.fetch
+  const users: unknown = await (await detached('https://contoso.auth0.com/api/v2/users')).json()
+  // @ts-expect-error the promise-only API takes no callback
+  c.fetch('https://contoso.auth0.com/api/v2/users', {}, () => {})
+  // @ts-expect-error a token is a string
+  c.invalidate(42)
+  void [response, fromUrl, fromRequest, asOption, users]
+  const interceptor: DispatchInterceptor = tokenInterceptor(c, { origins: ['https://contoso.auth0.com'] })
+  // @ts-expect-error origins are required
+  tokenInterceptor(c, {})
+  void interceptor
 }
 
 function management(): void {

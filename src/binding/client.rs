@@ -130,6 +130,12 @@ impl NativeClient {
     pub fn invalidate(&self) -> bool {
         cache().invalidate(&self.request)
     }
+
+    /// Compare and drop: only while the entry holds `access_token`.
+    #[napi]
+    pub fn invalidate_token(&self, access_token: String) -> bool {
+        cache().invalidate_token(&self.request, &access_token)
+    }
 }
 
 type Resolve = Box<dyn FnOnce(Env) -> Result<JsOutcome> + Send>;

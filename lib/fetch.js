@@ -1,0 +1,108 @@
+'use strict'
+
+// client.fetch: Node's global fetch with the client's token in the
+// Authorization header, and one recovery from a 401.
+//
+// - On a cache hit the token comes from this thread's view of the cache,
+//   so the request path makes no call into Rust.
+// - A 401 means the server refused the token the request carried: that
+//   token (and only that one: compare and drop) is invalidated, then the
+//   request is sent once more with a new token. Concurrent 401s for one
+//   token share the one new token request (the cache's single flight,
+//   fleet-wide with a store).
+// - A body that is a stream cannot be sent twice, so such a request is
+//   not resent; nor is a Request input with a body, since a Request does
+//   not say whether its body came from a stream.
+// - Node's fetch drops Authorization when a redirect leaves the origin
+//   (every supported Node line; see __test__/smoke/fetch-redirect.js), so
+//   the token never reaches another origin.
+
+const { calls, HIT } = require('./thread-view')
+
+// Node's own fetch, as it was when the module loaded: the redirect rule
+// above is checked against it, not against whatever replaces it later.
+const nodeFetch = globalThis.fetch
+const NodeRequest = globalThis.Request
+const NodeHeaders = globalThis.Headers
+
+/**
+ * The `fetch` of one client. `usableView(client)` is this thread's usable
+ * view of the client's entry, or null (see lib/client.js).
+ */
+function createFetch(client, usableView) {
+  // The token this thread last invalidated after a 401, so that 50
+  // concurrent 401s for one token cost one invalidation, not 50.
+  let refused = null
+
+  function refuse(accessToken) {
+    const view = usableView(client)
+    // Again when this thread still holds it (the server handed out the
+    // same token again): never leave a refused token in the cache.
+    if (refused === accessToken && (view === null || view.accessToken !== accessToken)) return
+    refused = accessToken
+    client.invalidate(accessToken)
+  }
+
+  async function credential() {
+    return client.getTokenInfo() // the slow path; rejects with the TokenError
+  }
+
+  return async function fetch(input, init) {
+    const request = prepare(input, init)
+    let view = usableView(client)
+    if (view !== null) calls[HIT]++
+    else view = await credential()
+    const first = await send(request, view)
+    if (first.status !== 401 || !cameFromOrigin(first, request)) return first
+    refuse(view.accessToken)
+    if (!request.resendable) return first
+    if (first.body !== null) first.body.cancel().catch(() => {}) // frees the connection
+    view = usableView(client)
+    if (view !== null) calls[HIT]++
+    else view = await credential()
+    return send(request, view)
+  }
+}
+
+/** What a send needs, read once from fetch's arguments. */
+function prepare(input, init) {
+  const isRequest = input instanceof NodeRequest
+  const hasInit = init !== undefined && init !== null
+  // As fetch does: init's headers replace those of a Request input.
+  const headers = new NodeHeaders(hasInit && init.headers !== undefined ? init.headers : isRequest ? input.headers : undefined)
+  const body = hasInit && init.body !== undefined ? init.body : null
+  const resendable = !isStream(body) && !(isRequest && input.body !== null && body === null)
+  return {
+    input,
+    init: hasInit ? { ...init, headers } : { headers },
+    headers,
+    resendable,
+    url: isRequest ? input.url : input,
+  }
+}
+
+function send(request, { tokenType, accessToken }) {
+  // Headers are case-insensitive: this replaces an Authorization the caller set in any case.
+  request.headers.set('authorization', `${tokenType} ${accessToken}`)
+  return nodeFetch(request.input, request.init)
+}
+
+function isStream(body) {
+  if (body === null || typeof body !== 'object') return false
+  return body instanceof ReadableStream || typeof body[Symbol.asyncIterator] === 'function'
+}
+
+/** Whether the answer came from the origin the token was sent to (not from across a redirect). */
+function cameFromOrigin(response, request) {
+  return !response.redirected || originOf(response.url) === originOf(request.url)
+}
+
+function originOf(url) {
+  try {
+    return new URL(String(url)).origin
+  } catch {
+    return null // fetch itself rejects such a URL
+  }
+}
+
+module.exports = { createFetch }
