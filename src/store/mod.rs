@@ -27,8 +27,14 @@ mod handle;
 mod pending;
 mod private_folder;
 mod record;
+mod redis_cluster;
+mod redis_commands;
+mod redis_keys;
+mod redis_lock;
 mod redis_sentinel;
 mod redis_store;
+mod redis_subscriber;
+mod redis_timeouts;
 mod registry;
 mod seal;
 

@@ -11,14 +11,6 @@ fn backend(server: &RedisServer) -> Arc<RedisBackend> {
     }
 }
 
-#[test]
-fn key_names_share_one_hash_slot_per_entry() {
-    assert_eq!(record_key("ab"), "m2m:{ab}:tok");
-    assert_eq!(lock_key("ab"), "m2m:{ab}:lock");
-    assert_eq!(name_of_channel(&channel("ab")), Some("ab"));
-    assert_eq!(name_of_channel("m2m:ab"), None);
-}
-
 #[tokio::test]
 async fn records_expire_with_their_token_and_delete_only_if_unchanged() {
     let Some(server) = RedisServer::start() else {
