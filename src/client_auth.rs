@@ -122,6 +122,8 @@ fn basic_authorization(client_id: &str, secret: &str) -> Secret {
 pub struct AssertionSigner {
     /// PKCS#8 or PKCS#1 PEM as given (a SEC1 EC key is converted to PKCS#8).
     key_pem: Secret,
+    /// Parsed once, when the client is created: signing is per request.
+    encoding_key: EncodingKey,
     algorithm: Algorithm,
     key_id: Option<String>,
     audience: String,
@@ -159,18 +161,27 @@ impl AssertionSigner {
     ) -> Result<Self, TokenError> {
         let algorithm = parse_algorithm(algorithm)?;
         let key_pem = crate::private_key::normalize(&key_pem)?;
+        let invalid = || {
+            TokenError::invalid_options(format!(
+                "privateKey is not a valid {} private key in PEM form",
+                key_family(algorithm)
+            ))
+        };
+        let pem = key_pem.expose().as_bytes();
+        let encoding_key = match algorithm {
+            Algorithm::ES256 => EncodingKey::from_ec_pem(pem),
+            _ => EncodingKey::from_rsa_pem(pem),
+        }
+        .map_err(|_| invalid())?;
         let signer = AssertionSigner {
             key_pem,
+            encoding_key,
             algorithm,
             key_id,
             audience,
         };
-        signer.sign("probe", 0).map_err(|_| {
-            TokenError::invalid_options(format!(
-                "privateKey is not a valid {} private key in PEM form",
-                signer.key_family()
-            ))
-        })?;
+        // A key of the wrong kind for the algorithm parses but cannot sign.
+        signer.sign("probe", 0).map_err(|_| invalid())?;
         Ok(signer)
     }
 
@@ -183,25 +194,9 @@ impl AssertionSigner {
         }
     }
 
-    fn key_family(&self) -> &'static str {
-        match self.algorithm {
-            Algorithm::ES256 => "EC P-256",
-            _ => "RSA",
-        }
-    }
-
-    fn encoding_key(&self) -> Option<EncodingKey> {
-        let pem = self.key_pem.expose().as_bytes();
-        match self.algorithm {
-            Algorithm::ES256 => EncodingKey::from_ec_pem(pem).ok(),
-            _ => EncodingKey::from_rsa_pem(pem).ok(),
-        }
-    }
-
     pub fn sign(&self, client_id: &str, now_secs: u64) -> Result<Secret, TokenError> {
         let failed =
             || TokenError::invalid_options("privateKey could not sign the client assertion");
-        let key = self.encoding_key().ok_or_else(failed)?;
         let mut header = Header::new(self.algorithm);
         header.kid = self.key_id.clone();
         let claims = AssertionClaims {
@@ -212,9 +207,16 @@ impl AssertionSigner {
             iat: now_secs,
             exp: now_secs + ASSERTION_LIFETIME_SECS,
         };
-        jsonwebtoken::encode(&header, &claims, &key)
+        jsonwebtoken::encode(&header, &claims, &self.encoding_key)
             .map(Secret::new)
             .map_err(|_| failed())
+    }
+}
+
+fn key_family(algorithm: Algorithm) -> &'static str {
+    match algorithm {
+        Algorithm::ES256 => "EC P-256",
+        _ => "RSA",
     }
 }
 
