@@ -28,8 +28,8 @@ const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 const run = promisify(execFile)
 
 // Everything the main tarball may hold: what runs, and what npm always adds.
-const MAIN_ALLOWED = /^(package\.json|README\.md|LICENSE|index\.(js|mjs|d\.ts)|binding\.(js|d\.ts)|lib\/.+\.js|bin\/.+\.js)$/
-const MAIN_REQUIRED = ['package.json', 'README.md', 'LICENSE', 'index.js', 'index.mjs', 'index.d.ts', 'binding.js', 'binding.d.ts', 'bin/m2m-token.js']
+const MAIN_ALLOWED = /^(package\.json|README\.md|LICENSE|index\.(js|mjs|d\.ts)|undici\.d\.ts|binding\.(js|d\.ts)|lib\/.+\.js|bin\/.+\.js)$/
+const MAIN_REQUIRED = ['package.json', 'README.md', 'LICENSE', 'index.js', 'index.mjs', 'index.d.ts', 'undici.d.ts', 'binding.js', 'binding.d.ts', 'bin/m2m-token.js']
 
 const failures = []
 function check(ok, what) {
@@ -196,6 +196,7 @@ for (const name of ['getToken', 'getTokenInfo', 'TokenClient', 'invalidate', 'cl
   assert.equal(typeof m2m[name], 'function', name)
 }
 assert.equal(require('m2m-token/package.json').version, process.env.EXPECTED_VERSION)
+assert.equal(typeof require('m2m-token/undici').tokenInterceptor, 'function', 'the m2m-token/undici subpath resolves')
 const addon = Object.keys(require.cache).filter((f) => f.endsWith('.node'))
 assert.equal(addon.length, 1, 'one addon loaded: ' + addon)
 assert.ok(addon[0].includes(require('node:path').join('node_modules', process.env.PLATFORM_PKG)), 'the addon comes from the platform package: ' + addon[0])
