@@ -60,6 +60,12 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
         }
     }
 
+    pub fn remove(&mut self, key: &K) -> Option<V> {
+        let (tick, value) = self.entries.remove(key)?;
+        self.by_use.remove(&tick);
+        Some(value)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.entries.iter().map(|(k, (_, v))| (k, v))
     }

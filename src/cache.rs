@@ -14,20 +14,29 @@
 //! per-thread views of the cache (see the binding) know to read it again,
 //! and waits that began before an invalidation are not joined after it.
 //!
+//! Rate-limit windows are kept per key beside the entries (`rate_limit.rs`),
+//! so that dropping an entry never reopens a window: inside one, a caller
+//! that needs a new token is refused at once and nothing is sent.
+//!
+//! Time is read from the cache's `Clock`, so tests can drive it.
+//!
 //! Lock order, for the whole module: the `entries` map first, then one
-//! entry's `state`. Code holding an entry's state never takes the map (it
+//! entry's `state`, then the windows' table (a leaf). Code holding an entry's state never takes the map (it
 //! asks the entry's `detached` flag instead of looking itself up), and no
 //! lock is held while calling out: flights are spawned, the listener told
 //! and waiters answered only after every lock is released. Another
 //! process's invalidation (`drop_if`, on a runtime thread) may therefore
 //! run at any moment against callers starting flights on any thread.
 
+use crate::clock::{Clock, SystemClock};
 use crate::error::{ErrorCode, TokenError};
 use crate::fetcher::{FetchContext, FetchReason, Fetched, Fetcher, TokenSource};
 use crate::key::CacheKey;
 use crate::options::TokenRequest;
+use crate::rate_limit::{refusal, Windows};
+use crate::rate_window::Window;
 use crate::secret::Secret;
-use crate::token::{now_ms, Token};
+use crate::token::Token;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -120,8 +129,6 @@ struct EntryState {
     flight: Option<Vec<oneshot::Sender<FlightReport>>>,
     /// No background refresh before this instant (after one failed).
     refresh_not_before_ms: u64,
-    /// The server's `Retry-After` window: fail fast until then.
-    rate_limited_until_ms: u64,
 }
 
 /// What the listener is told on every change.
@@ -142,6 +149,8 @@ pub struct TokenCache {
     invalidations: AtomicU32,
     on_change: RwLock<Option<ChangeListener>>,
     max_entries: usize,
+    windows: Windows,
+    clock: Arc<dyn Clock>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -155,6 +164,15 @@ impl TokenCache {
         runtime: tokio::runtime::Handle,
         max_entries: usize,
     ) -> Arc<TokenCache> {
+        Self::with_clock(fetcher, runtime, max_entries, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(
+        fetcher: Arc<dyn Fetcher>,
+        runtime: tokio::runtime::Handle,
+        max_entries: usize,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<TokenCache> {
         Arc::new(TokenCache {
             entries: Mutex::new(HashMap::new()),
             fetcher,
@@ -164,6 +182,8 @@ impl TokenCache {
             invalidations: AtomicU32::new(1),
             on_change: RwLock::new(None),
             max_entries: max_entries.max(1),
+            windows: Windows::new(max_entries.max(1)),
+            clock,
         })
     }
 
@@ -181,6 +201,15 @@ impl TokenCache {
 
     pub fn counters(&self) -> &Arc<Counters> {
         &self.counters
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// The entry's rate-limit window if one is open now.
+    pub fn window(&self, request: &TokenRequest) -> Option<Window> {
+        self.windows.open_at(&request.key, self.now_ms())
     }
 
     pub fn len(&self) -> usize {
@@ -203,8 +232,9 @@ impl TokenCache {
         let token = state
             .token
             .clone()
-            .filter(|t| t.is_usable_at(now_ms(), request.policy.leeway_ms))?;
-        Some(snapshot(&state, token, request, Some(generation)))
+            .filter(|t| t.is_usable_at(self.now_ms(), request.policy.leeway_ms))?;
+        let window = self.windows.open_at(&request.key, self.now_ms());
+        Some(snapshot(&state, token, request, Some(generation), window))
     }
 
     /// Starts a background refresh if the cached token is past its
@@ -217,7 +247,7 @@ impl TokenCache {
     ) -> Option<oneshot::Receiver<FlightReport>> {
         let entry = lock(&self.entries).get(&request.key).cloned()?;
         let mut state = lock(&entry.state);
-        let now = now_ms();
+        let now = self.now_ms();
         let token = state
             .token
             .clone()
@@ -260,12 +290,13 @@ impl TokenCache {
                 // or a failure that kept nothing): use its successor.
                 continue;
             }
-            let now = now_ms();
+            let now = self.now_ms();
             if let Some(token) = state.token.clone() {
                 if token.is_usable_at(now, request.policy.leeway_ms) {
                     let refresh = self.refresh_if_due(&entry, &mut state, request, &token, now);
                     let generation = self.generation_if_current(&entry);
-                    let snapshot = snapshot(&state, token, request, generation);
+                    let window = self.windows.open_at(&request.key, now);
+                    let snapshot = snapshot(&state, token, request, generation, window);
                     drop(state);
                     if let Some(flight) = refresh {
                         self.launch(request, flight);
@@ -276,8 +307,12 @@ impl TokenCache {
                     }));
                 }
             }
-            if now < state.rate_limited_until_ms && state.flight.is_none() {
-                return Begin::Ready(Err(rate_limited_fast(state.rate_limited_until_ms - now)));
+            if state.flight.is_none() {
+                if let Some(window) = self.windows.open_at(&request.key, now) {
+                    // Inside the window nothing is sent: the caller hears
+                    // at once how long it has to wait.
+                    return Begin::Ready(Err(refusal(window, now)));
+                }
             }
             let (tx, rx) = oneshot::channel();
             let started = match &mut state.flight {
@@ -333,13 +368,14 @@ impl TokenCache {
             return (Err(abandoned), None);
         };
         let result = report.outcome.clone().and_then(|token| {
-            if !token.is_usable_at(now_ms(), request.policy.leeway_ms) {
+            if !token.is_usable_at(self.now_ms(), request.policy.leeway_ms) {
                 return Err(within_leeway(&token, request));
             }
             let state = lock(&entry.state);
             let generation = self.generation_if_current(&entry);
+            let window = self.windows.open_at(&request.key, self.now_ms());
             Ok(Acquired {
-                snapshot: snapshot(&state, token, request, generation),
+                snapshot: snapshot(&state, token, request, generation, window),
                 // A token read from a shared store cost no token request.
                 from_cache: report.source == TokenSource::Store,
             })
@@ -442,7 +478,7 @@ impl TokenCache {
         }
         let evicted = entries.len() >= self.max_entries;
         if evicted {
-            evict(&mut entries, self.max_entries - 1);
+            evict(&mut entries, self.max_entries - 1, self.now_ms());
         }
         let entry = Entry::new();
         entries.insert(request.key, entry.clone());
@@ -461,7 +497,7 @@ impl TokenCache {
     ) -> Option<FlightToStart> {
         let due = now >= token.schedule(request.policy.leeway_ms).refresh_at_ms
             && now >= state.refresh_not_before_ms
-            && now >= state.rate_limited_until_ms;
+            && self.windows.open_at(&request.key, now).is_none();
         if !due || state.flight.is_some() {
             return None;
         }
@@ -488,6 +524,7 @@ impl TokenCache {
             reason,
             current,
             attempts: attempts.clone(),
+            window: self.windows.last(&request.key),
         };
         let fetch = self
             .fetcher
@@ -517,19 +554,28 @@ impl TokenCache {
         report: FlightReport,
         background: bool,
     ) {
-        let now = now_ms();
+        let now = self.now_ms();
+        // Windows first, before any entry lock (it is a leaf): a caller that
+        // sees the flight gone sees the window it left.
+        match &report.outcome {
+            Ok(token) => match Window::after_token(token.obtained_at_ms, token.quota.as_ref()) {
+                Some(window) => self.windows.record(request.key, window),
+                None => self.windows.clear(&request.key),
+            },
+            Err(error) => {
+                if let Some(window) = error.window() {
+                    self.windows.record(request.key, window);
+                }
+            }
+        }
         let (waiters, worth_keeping) = {
             let mut state = lock(&entry.state);
             match &report.outcome {
                 Ok(token) => {
                     state.token = Some(token.clone());
                     state.refresh_not_before_ms = 0;
-                    state.rate_limited_until_ms = 0;
                 }
-                Err(error) => {
-                    if let (ErrorCode::RateLimited, Some(secs)) = (error.code, error.retry_after) {
-                        state.rate_limited_until_ms = now.saturating_add(secs.saturating_mul(1000));
-                    }
+                Err(_) => {
                     if background {
                         state.refresh_not_before_ms =
                             now + refresh_cooldown_ms(state.token.as_deref(), request, now);
@@ -537,10 +583,10 @@ impl TokenCache {
                 }
             }
             let waiters = state.flight.take().unwrap_or_default();
-            (waiters, worth_keeping(&state, now))
+            (waiters, worth_keeping(&state))
         };
         if !worth_keeping {
-            self.drop_if_worthless(&request.key, entry, now);
+            self.drop_if_worthless(&request.key, entry);
         }
         self.changed(false);
         for waiter in waiters {
@@ -549,14 +595,14 @@ impl TokenCache {
         }
     }
 
-    /// Forgets an entry with no token and no window to enforce, unless a
-    /// caller started a new flight on it since its lock was released.
-    fn drop_if_worthless(&self, key: &CacheKey, entry: &Arc<Entry>, now: u64) {
+    /// Forgets an entry with no token, unless a caller started a new
+    /// flight on it since its lock was released.
+    fn drop_if_worthless(&self, key: &CacheKey, entry: &Arc<Entry>) {
         let mut entries = lock(&self.entries);
         let still_worthless = entries.get(key).is_some_and(|e| {
             Arc::ptr_eq(e, entry) && {
                 let state = lock(&e.state);
-                state.flight.is_none() && !worth_keeping(&state, now)
+                state.flight.is_none() && !worth_keeping(&state)
             }
         });
         if still_worthless {
@@ -596,9 +642,9 @@ fn detach(entries: &mut HashMap<CacheKey, Arc<Entry>>, key: &CacheKey) -> Option
     Some(entry)
 }
 
-/// Whether an entry holds anything: a token, or a window to enforce.
-fn worth_keeping(state: &EntryState, now: u64) -> bool {
-    state.token.is_some() || now < state.rate_limited_until_ms
+/// Whether an entry holds anything (its window, if any, is kept apart).
+fn worth_keeping(state: &EntryState) -> bool {
+    state.token.is_some()
 }
 
 fn snapshot(
@@ -606,6 +652,7 @@ fn snapshot(
     token: Arc<Token>,
     request: &TokenRequest,
     generation: Option<u32>,
+    window: Option<Window>,
 ) -> Snapshot {
     let schedule = token.schedule(request.policy.leeway_ms);
     let refresh_at_ms = if state.flight.is_some() {
@@ -614,7 +661,7 @@ fn snapshot(
         schedule
             .refresh_at_ms
             .max(state.refresh_not_before_ms)
-            .max(state.rate_limited_until_ms)
+            .max(window.map_or(0, |w| w.until_ms))
     };
     Snapshot {
         token,
@@ -647,23 +694,11 @@ fn refresh_cooldown_ms(token: Option<&Token>, request: &TokenRequest, now: u64) 
     (remaining / 10).clamp(MIN_REFRESH_COOLDOWN_MS, MAX_REFRESH_COOLDOWN_MS)
 }
 
-fn rate_limited_fast(remaining_ms: u64) -> TokenError {
-    let secs = remaining_ms.div_ceil(1000);
-    let mut error = TokenError::new(
-        ErrorCode::RateLimited,
-        format!("token endpoint asked us to wait; not retrying for another {secs} s"),
-    )
-    .with_status(429);
-    error.retry_after = Some(secs);
-    error
-}
-
 /// Makes room, least useful first: idle entries without a usable token,
 /// then idle ones, then (the bound holds whatever happens) entries with a
 /// request in flight, whose waiting callers still get that request's
 /// answer; it just is not kept.
-fn evict(entries: &mut HashMap<CacheKey, Arc<Entry>>, target: usize) {
-    let now = now_ms();
+fn evict(entries: &mut HashMap<CacheKey, Arc<Entry>>, target: usize, now: u64) {
     // try_lock: an entry busy right now is not idle anyway.
     let idle = |entry: &Arc<Entry>, want_expired: bool| {
         let Ok(state) = entry.state.try_lock() else {

@@ -7,6 +7,7 @@ use super::*;
 use crate::fetcher::{FetchFuture, Fetched};
 use crate::options::RawOptions;
 use crate::secret::Secret;
+use crate::token::now_ms;
 use std::sync::atomic::AtomicUsize;
 use std::sync::mpsc;
 use std::time::Duration;

@@ -2,6 +2,7 @@ use super::*;
 use crate::fetcher::{FetchFuture, Fetched, TokenSource};
 use crate::options::RawOptions;
 use crate::secret::Secret;
+use crate::token::now_ms;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
@@ -40,6 +41,7 @@ impl Fetcher for ScriptedFetcher {
                     let mut e = TokenError::new(code, "scripted failure");
                     if code == ErrorCode::RateLimited {
                         e.retry_after = Some(60);
+                        e.window = Some(Box::new(Window::after_429(now_ms(), Some(60), None, 0)));
                     }
                     Err(e)
                 }

@@ -5,6 +5,7 @@
 //! client secret, private key or access token cannot reach them.
 
 use crate::quota::Quota;
+use crate::rate_window::Window;
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +32,21 @@ impl ErrorCode {
             ErrorCode::InvalidResponse => "ERR_INVALID_RESPONSE",
         }
     }
+
+    /// The code named by `as_str`, e.g. from another process's failure.
+    pub fn from_name(name: &str) -> Option<ErrorCode> {
+        Self::ALL.into_iter().find(|code| code.as_str() == name)
+    }
+
+    const ALL: [ErrorCode; 7] = [
+        ErrorCode::InvalidOptions,
+        ErrorCode::OAuth,
+        ErrorCode::HttpStatus,
+        ErrorCode::RateLimited,
+        ErrorCode::Timeout,
+        ErrorCode::Network,
+        ErrorCode::InvalidResponse,
+    ];
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -45,6 +61,9 @@ pub struct TokenError {
     /// Auth0's quota headers, when the failing answer carried them.
     /// Boxed: errors travel in `Result`s everywhere, and most have none.
     pub quota: Option<Box<Quota>>,
+    /// The rate-limit window this error opened or was refused inside
+    /// (internal: users see `retry_after`). Boxed, as `quota` is.
+    pub window: Option<Box<Window>>,
 }
 
 impl TokenError {
@@ -57,6 +76,7 @@ impl TokenError {
             oauth_error_description: None,
             retry_after: None,
             quota: None,
+            window: None,
         }
     }
 
@@ -71,6 +91,16 @@ impl TokenError {
     pub fn with_quota(mut self, quota: Option<Quota>) -> Self {
         self.quota = quota.map(Box::new);
         self
+    }
+
+    pub fn with_window(mut self, window: Option<Window>) -> Self {
+        self.window = window.map(Box::new);
+        self
+    }
+
+    /// The rate-limit window this error carries, if any.
+    pub fn window(&self) -> Option<Window> {
+        self.window.as_deref().copied()
     }
 
     pub fn with_status(mut self, status: u16) -> Self {
@@ -121,6 +151,10 @@ mod tests {
         assert_eq!(ErrorCode::OAuth.as_str(), "ERR_OAUTH");
         assert_eq!(ErrorCode::RateLimited.as_str(), "ERR_RATE_LIMITED");
         assert_eq!(ErrorCode::InvalidResponse.as_str(), "ERR_INVALID_RESPONSE");
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_name(code.as_str()), Some(code));
+        }
+        assert_eq!(ErrorCode::from_name("ERR_NOPE"), None);
     }
 
     #[test]

@@ -1,11 +1,19 @@
 //! One token request, with its retries: the form body for the client's auth
 //! method, a timeout per attempt, backoff, `Retry-After`, and a body read
 //! that stops at 1 MiB because the server is not trusted.
+//!
+//! A call waits at most `WAIT_BUDGET_PER_CALL` between attempts in all. A
+//! 429 opens a rate-limit window (`rate_window.rs`); one that ends within
+//! what is left of that budget is waited out and retried, a longer one
+//! fails the call at once with the window, which the cache (and the store)
+//! then enforce for every caller.
 
 use crate::error::{ErrorCode, TokenError};
 use crate::fetcher::{Counters, FetchContext, FetchFuture, Fetched, Fetcher, TokenSource};
 use crate::options::TokenRequest;
 use crate::quota::Quota;
+use crate::rate_limit::WAIT_BUDGET_PER_CALL;
+use crate::rate_window::{Window, MAX_WAIT_SECS};
 use crate::response::{self, TokenResponse};
 use crate::secret::Secret;
 use crate::token::{now_ms, Token};
@@ -16,9 +24,6 @@ use std::time::Duration;
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
 const BACKOFF_CAP: Duration = Duration::from_secs(2);
-/// A `Retry-After` up to this long is waited out; a longer one fails the
-/// call at once, because holding callers for minutes is worse than telling them.
-pub const MAX_RETRY_AFTER_WAIT_SECS: u64 = 30;
 
 /// The fetcher behind every store: real HTTP through the shared clients.
 pub struct HttpFetcher;
@@ -31,7 +36,10 @@ impl Fetcher for HttpFetcher {
         context: FetchContext,
     ) -> FetchFuture {
         Box::pin(async move {
-            let token = fetch_token(&request, &|| context.count_attempt(&counters)).await?;
+            let token = fetch_token(&request, context.window, &|| {
+                context.count_attempt(&counters)
+            })
+            .await?;
             Ok(Fetched {
                 token,
                 source: TokenSource::Endpoint,
@@ -45,13 +53,16 @@ enum Attempt {
     Done(Result<Token, TokenError>),
     Retryable {
         error: TokenError,
+        /// For a 429: the server's wait (`Retry-After`), if it gave one.
         wait: Option<Duration>,
     },
 }
 
 /// Fetches a token, counting every HTTP attempt with `on_attempt`.
+/// `window`: the entry's last rate-limit window (ended), for the back-off.
 pub async fn fetch_token(
     request: &TokenRequest,
+    window: Option<Window>,
     on_attempt: &(dyn Fn() + Send + Sync),
 ) -> Result<Token, TokenError> {
     let proxy = url::Url::parse(&request.token_url)
@@ -60,6 +71,8 @@ pub async fn fetch_token(
     let client = crate::http_clients::http_client(request.ca.as_deref(), proxy.as_ref())?;
     let mut retries_left = request.policy.retries;
     let mut attempt_number = 0u32;
+    let mut strikes = window.map_or(0, |w| w.strikes);
+    let mut wait_left = WAIT_BUDGET_PER_CALL;
     loop {
         on_attempt();
         let attempt = match tokio::time::timeout(
@@ -80,21 +93,50 @@ pub async fn fetch_token(
                 wait: None,
             },
         };
-        match attempt {
+        let (mut error, delay) = match attempt {
             Attempt::Done(result) => return result.map_err(|e| redact(e, request)),
-            Attempt::Retryable { error, wait } => {
-                let too_long = error
-                    .retry_after
-                    .is_some_and(|s| s > MAX_RETRY_AFTER_WAIT_SECS);
-                if retries_left == 0 || too_long {
+            Attempt::Retryable { mut error, wait } if error.code == ErrorCode::RateLimited => {
+                let now = now_ms();
+                let window = Window::after_429(
+                    now,
+                    wait.map(|w| w.as_secs()),
+                    error.quota.as_deref(),
+                    strikes,
+                );
+                strikes = window.strikes;
+                error.retry_after = Some(window.remaining_secs(now));
+                error.window = Some(Box::new(window));
+                let wait = Duration::from_millis(window.remaining_ms(now));
+                if wait > wait_left {
+                    // Not waited out inside the call: the window is the answer.
+                    error.message = rate_limit_message(&error);
                     return Err(redact(error, request));
                 }
-                retries_left -= 1;
-                let delay = wait.unwrap_or_else(|| backoff(attempt_number));
-                attempt_number += 1;
-                tokio::time::sleep(delay).await;
+                (error, wait)
             }
+            Attempt::Retryable { error, .. } => {
+                let delay = backoff(attempt_number).min(wait_left);
+                (error, delay)
+            }
+        };
+        if retries_left == 0 {
+            error.message = rate_limit_message(&error);
+            return Err(redact(error, request));
         }
+        retries_left -= 1;
+        attempt_number += 1;
+        wait_left -= delay;
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// The last 429's message, with the seconds the caller now has to wait.
+fn rate_limit_message(error: &TokenError) -> String {
+    match (error.code, error.retry_after) {
+        (ErrorCode::RateLimited, Some(secs)) => format!(
+            "token endpoint is rate limiting this client (HTTP 429): no new request for {secs} s"
+        ),
+        _ => error.message.clone(),
     }
 }
 
@@ -185,7 +227,7 @@ fn classify(status: u16, retry_after: Option<u64>, body: &[u8]) -> Attempt {
             error.code = ErrorCode::RateLimited;
             error.message = match retry_after {
                 Some(s) => format!(
-                    "token endpoint is rate limiting this client (HTTP 429, retry after {s} s)"
+                    "token endpoint is rate limiting this client (HTTP 429): no new request for {s} s"
                 ),
                 None => "token endpoint is rate limiting this client (HTTP 429)".to_owned(),
             };
@@ -257,17 +299,19 @@ async fn read_capped(response: &mut reqwest::Response) -> Result<Vec<u8>, TokenE
     }
 }
 
-/// `Retry-After` as delta-seconds or an HTTP date, in whole seconds from now.
+/// `Retry-After` as delta-seconds or an HTTP date, in whole seconds from
+/// now, at most `MAX_WAIT_SECS`: any run of digits is a wait, however long
+/// (2e16 s or beyond u64 is a day, not an overflow or no wait at all).
 fn retry_after_secs(headers: &reqwest::header::HeaderMap) -> Option<u64> {
     let value = headers.get("retry-after")?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(seconds);
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(value.parse::<u64>().unwrap_or(u64::MAX).min(MAX_WAIT_SECS));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     let wait = at
         .duration_since(std::time::SystemTime::now())
         .unwrap_or_default();
-    Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+    Some((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).min(MAX_WAIT_SECS))
 }
 
 /// A transport failure in our words. reqwest's own text names the URL and
@@ -373,5 +417,15 @@ mod tests {
         );
         let secs = retry_after_secs(&headers).unwrap();
         assert!((118..=121).contains(&secs), "{secs}");
+        for absurd in [
+            "20000000000000000",
+            "18446744073709551615",
+            "99999999999999999999999",
+        ] {
+            headers.insert("retry-after", absurd.parse().unwrap());
+            assert_eq!(retry_after_secs(&headers), Some(MAX_WAIT_SECS), "{absurd}");
+        }
+        headers.insert("retry-after", "-5".parse().unwrap());
+        assert_eq!(retry_after_secs(&headers), None);
     }
 }

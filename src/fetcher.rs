@@ -5,6 +5,7 @@
 
 use crate::error::TokenError;
 use crate::options::TokenRequest;
+use crate::rate_window::Window;
 use crate::token::Token;
 use std::future::Future;
 use std::pin::Pin;
@@ -58,6 +59,9 @@ pub struct FetchContext {
     pub current: Option<Arc<Token>>,
     /// Incremented once per HTTP attempt of this flight (with `requests`).
     pub attempts: Arc<AtomicU32>,
+    /// The entry's last rate-limit window, ended or not: a 429 now counts
+    /// as one more in a row, and its back-off doubles.
+    pub window: Option<Window>,
 }
 
 impl FetchContext {

@@ -1,6 +1,17 @@
 //! Lower-case hexadecimal, the one text form of the hashes, fingerprints
 //! and random names this crate shows (record names, messages, the key).
 
+/// `len` random bytes from the system source, in hex: lock owners, names of
+/// temporary files, ids of shared failures.
+pub fn random_hex(len: usize) -> String {
+    use ring::rand::{SecureRandom, SystemRandom};
+    let mut bytes = vec![0u8; len];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("m2m-token: the system random source failed");
+    hex(&bytes)
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut text = String::with_capacity(bytes.len() * 2);

@@ -19,13 +19,38 @@ pub struct StoreFailure;
 pub type StoreResult<T> = Result<T, StoreFailure>;
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 'a>>;
 
-pub trait Backend: Send + Sync + 'static {
-    /// The sealed record stored under `name`, if any.
-    fn read<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<Vec<u8>>>;
+/// The records an entry has, each sealed under the entry's keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// The token the fleet shares.
+    Token,
+    /// The last failed request and its rate-limit window (`failure.rs`).
+    Failure,
+}
 
-    /// Stores `sealed` under `name`, replacing any record; `ttl` is how long
-    /// the token in it lives (a store may drop the record after that).
-    fn write<'a>(&'a self, name: &'a str, sealed: Vec<u8>, ttl: Duration) -> StoreFuture<'a, ()>;
+impl Slot {
+    /// How the slot ends a record's name (file extension, Redis key suffix).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Slot::Token => "tok",
+            Slot::Failure => "fail",
+        }
+    }
+}
+
+pub trait Backend: Send + Sync + 'static {
+    /// The sealed record stored in `slot` under `name`, if any.
+    fn read<'a>(&'a self, name: &'a str, slot: Slot) -> StoreFuture<'a, Option<Vec<u8>>>;
+
+    /// Stores `sealed` in `slot` under `name`, replacing any record; `ttl`
+    /// is how long it is worth keeping (a store may drop it after that).
+    fn write<'a>(
+        &'a self,
+        name: &'a str,
+        slot: Slot,
+        sealed: Vec<u8>,
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()>;
 
     /// Takes the entry's fleet-wide lock if nobody holds it. `ttl` bounds
     /// how long a holder that died keeps it (a lock that dies with its
@@ -36,8 +61,14 @@ pub trait Backend: Send + Sync + 'static {
         ttl: Duration,
     ) -> StoreFuture<'a, Option<Box<dyn HeldLock>>>;
 
-    /// Deletes the record under `name` only if it is still exactly `expected`.
-    fn delete_if_equals<'a>(&'a self, name: &'a str, expected: Vec<u8>) -> StoreFuture<'a, bool>;
+    /// Deletes the record in `slot` under `name` only if it is still
+    /// exactly `expected`.
+    fn delete_if_equals<'a>(
+        &'a self,
+        name: &'a str,
+        slot: Slot,
+        expected: Vec<u8>,
+    ) -> StoreFuture<'a, bool>;
 
     /// Tells every process watching `name` about `message` (see `events.rs`).
     fn publish<'a>(&'a self, name: &'a str, message: Vec<u8>) -> StoreFuture<'a, ()>;

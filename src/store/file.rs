@@ -1,13 +1,13 @@
 //! The file store: one machine's processes share tokens through a folder.
 //!
 //! Per entry, named by its opaque record name: `<name>.tok` holds the sealed
-//! record, written atomically (a temporary file in the same folder, then a
+//! record (and `<name>.fail` the last failure, `failure.rs`), each written atomically (a temporary file in the same folder, then a
 //! rename, so a reader sees the old record or the new one, never half);
 //! `<name>.lock` carries the entry's fleet lock, an advisory lock (`flock`
 //! through std's `File::try_lock`) that the kernel releases when its
 //! process dies, so a crashed holder never blocks the others; it is held
 //! for a whole token request. `<name>.rec` carries a second, short lock that
-//! only orders changes to the record: a write (rename) and a
+//! only orders changes to the records: a write (rename) and a
 //! compare-and-delete each hold it for one file operation, so an
 //! invalidation never waits for a request in flight (a busy entry is not a
 //! broken store) and still cannot slip between another process's read and
@@ -21,7 +21,7 @@
 //! File calls block, so they run on Tokio's blocking pool, where a slow
 //! disk cannot stall the runtime and the caller's timeout still holds.
 
-use super::backend::{Backend, HeldLock, StoreFailure, StoreFuture, StoreResult};
+use super::backend::{Backend, HeldLock, Slot, StoreFailure, StoreFuture, StoreResult};
 use super::events::EventHub;
 use super::file_messages::{self, Delivered};
 use super::private_folder::{ensure_private, open_lock_file, read_small, write_atomically};
@@ -81,18 +81,24 @@ fn try_lock_file(dir: &Path, path: &Path) -> std::io::Result<Option<File>> {
 }
 
 impl Backend for FileBackend {
-    fn read<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
-        let (dir, path) = (self.dir.clone(), self.path(name, "tok"));
+    fn read<'a>(&'a self, name: &'a str, slot: Slot) -> StoreFuture<'a, Option<Vec<u8>>> {
+        let (dir, path) = (self.dir.clone(), self.path(name, slot.suffix()));
         Box::pin(blocking(move || {
             ensure_private(&dir)?;
             read_small(&path, MAX_RECORD_BYTES as u64)
         }))
     }
 
-    fn write<'a>(&'a self, name: &'a str, sealed: Vec<u8>, _ttl: Duration) -> StoreFuture<'a, ()> {
+    fn write<'a>(
+        &'a self,
+        name: &'a str,
+        slot: Slot,
+        sealed: Vec<u8>,
+        _ttl: Duration,
+    ) -> StoreFuture<'a, ()> {
         let (dir, path, record_lock) = (
             self.dir.clone(),
-            self.path(name, "tok"),
+            self.path(name, slot.suffix()),
             self.path(name, "rec"),
         );
         Box::pin(blocking(move || {
@@ -113,10 +119,15 @@ impl Backend for FileBackend {
         })
     }
 
-    fn delete_if_equals<'a>(&'a self, name: &'a str, expected: Vec<u8>) -> StoreFuture<'a, bool> {
+    fn delete_if_equals<'a>(
+        &'a self,
+        name: &'a str,
+        slot: Slot,
+        expected: Vec<u8>,
+    ) -> StoreFuture<'a, bool> {
         let (dir, path, record_lock) = (
             self.dir.clone(),
-            self.path(name, "tok"),
+            self.path(name, slot.suffix()),
             self.path(name, "rec"),
         );
         Box::pin(blocking(move || {

@@ -1,3 +1,4 @@
+use super::super::backend::Slot;
 use super::*;
 use crate::store::test_support::TempDir;
 use std::os::unix::fs::PermissionsExt;
@@ -11,17 +12,27 @@ async fn records_are_written_atomically_into_a_private_folder() {
     let temp = TempDir::new("file-modes");
     let dir = temp.path().join("nested").join("store");
     let backend = FileBackend::new(dir.clone());
-    assert_eq!(backend.read("abc").await.unwrap(), None);
+    assert_eq!(backend.read("abc", Slot::Token).await.unwrap(), None);
     backend
-        .write("abc", b"sealed-1".to_vec(), Duration::from_secs(60))
+        .write(
+            "abc",
+            Slot::Token,
+            b"sealed-1".to_vec(),
+            Duration::from_secs(60),
+        )
         .await
         .unwrap();
     backend
-        .write("abc", b"sealed-2".to_vec(), Duration::from_secs(60))
+        .write(
+            "abc",
+            Slot::Token,
+            b"sealed-2".to_vec(),
+            Duration::from_secs(60),
+        )
         .await
         .unwrap();
     assert_eq!(
-        backend.read("abc").await.unwrap().as_deref(),
+        backend.read("abc", Slot::Token).await.unwrap().as_deref(),
         Some(&b"sealed-2"[..])
     );
     assert_eq!(mode(&dir), 0o700);
@@ -41,17 +52,20 @@ async fn an_invalidation_does_not_wait_for_a_request_in_flight() {
     let temp = TempDir::new("file-busy");
     let backend = FileBackend::new(temp.path().to_path_buf());
     let ttl = Duration::from_secs(60);
-    backend.write("abc", b"old".to_vec(), ttl).await.unwrap();
+    backend
+        .write("abc", Slot::Token, b"old".to_vec(), ttl)
+        .await
+        .unwrap();
     // Another holder is fetching: the entry's fleet lock is taken.
     let held = backend.try_lock("abc", ttl).await.unwrap().expect("free");
     let deleted = tokio::time::timeout(
         Duration::from_millis(200),
-        backend.delete_if_equals("abc", b"old".to_vec()),
+        backend.delete_if_equals("abc", Slot::Token, b"old".to_vec()),
     )
     .await
     .expect("the compare-and-delete waited for the fleet lock");
     assert!(deleted.unwrap());
-    assert_eq!(backend.read("abc").await.unwrap(), None);
+    assert_eq!(backend.read("abc", Slot::Token).await.unwrap(), None);
     held.release().await.unwrap();
 }
 
@@ -61,17 +75,26 @@ async fn a_folder_others_can_write_or_a_linked_record_is_refused() {
     let dir = temp.path().join("store");
     let backend = FileBackend::new(dir.clone());
     let ttl = Duration::from_secs(60);
-    backend.write("abc", b"mine".to_vec(), ttl).await.unwrap();
+    backend
+        .write("abc", Slot::Token, b"mine".to_vec(), ttl)
+        .await
+        .unwrap();
     for loose in [0o777, 0o720, 0o702] {
         fs::set_permissions(&dir, fs::Permissions::from_mode(loose)).unwrap();
-        assert!(backend.read("abc").await.is_err(), "mode {loose:o}");
-        assert!(backend.write("abc", b"x".to_vec(), ttl).await.is_err());
+        assert!(
+            backend.read("abc", Slot::Token).await.is_err(),
+            "mode {loose:o}"
+        );
+        assert!(backend
+            .write("abc", Slot::Token, b"x".to_vec(), ttl)
+            .await
+            .is_err());
         assert!(backend.try_lock("abc", ttl).await.is_err());
         assert!(backend.publish("abc", b"f".to_vec()).await.is_err());
     }
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
     assert_eq!(
-        backend.read("abc").await.unwrap().as_deref(),
+        backend.read("abc", Slot::Token).await.unwrap().as_deref(),
         Some(&b"mine"[..])
     );
     // A record or lock file that is a symbolic link is never opened.
@@ -79,7 +102,7 @@ async fn a_folder_others_can_write_or_a_linked_record_is_refused() {
     fs::write(&elsewhere, b"planted").unwrap();
     std::os::unix::fs::symlink(&elsewhere, dir.join("linked.tok")).unwrap();
     std::os::unix::fs::symlink(&elsewhere, dir.join("linked.lock")).unwrap();
-    assert!(backend.read("linked").await.is_err());
+    assert!(backend.read("linked", Slot::Token).await.is_err());
     assert!(backend.try_lock("linked", ttl).await.is_err());
     assert_eq!(fs::read(&elsewhere).unwrap(), b"planted");
 }
@@ -107,17 +130,20 @@ async fn delete_if_equals_keeps_a_record_that_changed() {
     let temp = TempDir::new("file-delete");
     let backend = FileBackend::new(temp.path().to_path_buf());
     let ttl = Duration::from_secs(60);
-    backend.write("abc", b"new".to_vec(), ttl).await.unwrap();
+    backend
+        .write("abc", Slot::Token, b"new".to_vec(), ttl)
+        .await
+        .unwrap();
     assert!(!backend
-        .delete_if_equals("abc", b"old".to_vec())
+        .delete_if_equals("abc", Slot::Token, b"old".to_vec())
         .await
         .unwrap());
-    assert!(backend.read("abc").await.unwrap().is_some());
+    assert!(backend.read("abc", Slot::Token).await.unwrap().is_some());
     assert!(backend
-        .delete_if_equals("abc", b"new".to_vec())
+        .delete_if_equals("abc", Slot::Token, b"new".to_vec())
         .await
         .unwrap());
-    assert_eq!(backend.read("abc").await.unwrap(), None);
+    assert_eq!(backend.read("abc", Slot::Token).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -130,7 +156,7 @@ async fn an_oversized_file_is_not_read_whole() {
         vec![b'x'; 10 * MAX_RECORD_BYTES],
     )
     .unwrap();
-    let read = backend.read("abc").await.unwrap().unwrap();
+    let read = backend.read("abc", Slot::Token).await.unwrap().unwrap();
     assert_eq!(read.len(), MAX_RECORD_BYTES + 1);
 }
 

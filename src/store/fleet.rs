@@ -12,11 +12,18 @@
 //! and then to take the lock over from a holder that died (a file lock dies
 //! with its process; a Redis lock expires unless its live holder renews it).
 //!
+//! A holder whose request fails writes the failure, sealed, beside the
+//! record (`failure.rs`) before it releases the lock and wakes the others:
+//! a process that waited on that request receives its error instead of
+//! sending a request of its own, and a rate-limit window in it closes the
+//! entry for the whole fleet until it ends (no request is sent inside one).
+//!
 //! Any store failure, and any wait past a bound, ends in a request of our
 //! own: the store may save requests, never cost a caller its token.
 
-use super::backend::HeldLock;
+use super::backend::{HeldLock, Slot};
 use super::events::{Message, Watched};
+use super::failure::Failure;
 use super::handle::{Budget, StoreHandle};
 use super::seal::EntrySeal;
 use super::tombstones;
@@ -24,6 +31,8 @@ use super::RemoteInvalidation;
 use crate::error::{ErrorCode, TokenError};
 use crate::fetcher::{Counters, FetchContext, FetchReason, Fetched, Fetcher, TokenSource};
 use crate::options::{Policy, TokenRequest};
+use crate::rate_limit::{refusal, WAIT_BUDGET_PER_CALL};
+use crate::rate_window::Window;
 use crate::token::{now_ms, Token};
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
@@ -32,8 +41,9 @@ use std::time::{Duration, Instant};
 /// A dead holder's Redis lock is taken over at most this long after its
 /// last renewal (and sooner with short timeouts: see `lock_ttl`).
 const MAX_LOCK_TTL: Duration = Duration::from_secs(10);
-/// Longest pause between two attempts of one request (see `fetch.rs`).
-const BACKOFF_BOUND: Duration = Duration::from_secs(2);
+/// A failure record outlives its window by this much, so that the next 429
+/// still counts as one more in a row (the longest back-off is 60 s).
+const FAILURE_KEPT_AFTER_WINDOW: Duration = Duration::from_secs(60);
 
 /// How long a dead holder keeps its lock: short enough that another process
 /// takes over within `timeoutMs` × (`retries` + 1) plus a second, long
@@ -48,9 +58,9 @@ fn request_time(policy: &Policy) -> Duration {
 }
 
 /// How long to wait on another process's request before sending our own:
-/// its attempts, its back-offs, and a second.
+/// its attempts, its waits between them, and a second.
 fn wait_bound(policy: &Policy) -> Duration {
-    request_time(policy) + BACKOFF_BOUND * policy.retries + Duration::from_secs(1)
+    request_time(policy) + WAIT_BUDGET_PER_CALL + Duration::from_secs(1)
 }
 
 /// One flight of one entry through a shared store.
@@ -67,6 +77,12 @@ pub struct Flight {
     budget: Budget,
     /// A bad record is counted once per flight, however often it is re-read.
     bad_record_counted: bool,
+    /// The entry's rate-limit window as this flight knows it (the cache's,
+    /// or the fleet's if the store's is later): for the back-off.
+    window: Option<Window>,
+    /// The failure record found on the first look, sealed: a failure with
+    /// another id arrived while this flight waited.
+    failure_at_start: Option<(String, Vec<u8>)>,
 }
 
 impl Flight {
@@ -92,6 +108,8 @@ impl Flight {
             watched,
             budget: Budget::new(),
             bad_record_counted: false,
+            window: context.window,
+            failure_at_start: None,
         }
     }
 
@@ -102,17 +120,28 @@ impl Flight {
         let failures_before = self.watched.failures();
         let give_up_at = Instant::now() + wait_bound(&self.request.policy);
         let watched = self.watched.clone();
+        let mut first_look = true;
         loop {
             // Subscribed before the re-check: a wake-up in between is kept.
             let woken = watched.woken();
             tokio::pin!(woken);
             woken.as_mut().enable();
+            // Read before the failure record: a holder writes that record
+            // before it announces its failure, so once the announcement is
+            // seen here, the record read next holds the failure.
+            let failure_announced = watched.failures() != failures_before;
             match self.read_wanted().await {
                 Err(()) => return self.fetch_alone().await,
                 Ok(Some(token)) => return Ok(self.adopt(token)),
                 Ok(None) => {}
             }
-            if watched.failures() != failures_before {
+            match self.read_failure(first_look).await {
+                Err(()) => return self.fetch_alone().await,
+                Ok(Some(error)) => return Err(error),
+                Ok(None) => {}
+            }
+            first_look = false;
+            if failure_announced {
                 return self.without_the_fleet().await;
             }
             let ttl = lock_ttl(&self.request.policy);
@@ -143,11 +172,56 @@ impl Flight {
         }
     }
 
+    /// What the entry's failure record says to this flight: a refusal while
+    /// its window is open; the failure itself if it arrived after
+    /// `first_look` (the request this flight waited on failed); else
+    /// nothing. `Err` when the store failed.
+    async fn read_failure(&mut self, first_look: bool) -> Result<Option<TokenError>, ()> {
+        let backend = self.store.backend.clone();
+        let read = backend.read(self.seal.name(), Slot::Failure);
+        let sealed = self
+            .store
+            .run(&mut self.budget, Some(&self.counters), read)
+            .await
+            .map_err(|_| ())?;
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        let Ok(failure) = self.seal.open_failure(&sealed) else {
+            if !self.bad_record_counted {
+                self.bad_record_counted = true;
+                Counters::count(&self.counters.store_errors);
+            }
+            return Ok(None);
+        };
+        if let Some(window) = failure.window {
+            if self
+                .window
+                .is_none_or(|known| window.until_ms >= known.until_ms)
+            {
+                self.window = Some(window);
+            }
+            let now = now_ms();
+            if window.is_open_at(now) {
+                return Ok(Some(refusal(window, now)));
+            }
+        }
+        if first_look {
+            self.failure_at_start = Some((failure.id, sealed));
+            return Ok(None);
+        }
+        let seen_before = self
+            .failure_at_start
+            .as_ref()
+            .is_some_and(|(id, _)| *id == failure.id);
+        Ok(if seen_before { None } else { failure.error() })
+    }
+
     /// The record's token if it is one this flight wants; `Err` when the
     /// store failed.
     async fn read_wanted(&mut self) -> Result<Option<Token>, ()> {
         let backend = self.store.backend.clone();
-        let read = backend.read(self.seal.name());
+        let read = backend.read(self.seal.name(), Slot::Token);
         let sealed = self
             .store
             .run(&mut self.budget, Some(&self.counters), read)
@@ -206,9 +280,29 @@ impl Flight {
             }
             Ok(None) => {}
         }
+        // The holder before us may have failed, or opened a window, while
+        // this flight waited for the lock.
+        match self.read_failure(false).await {
+            Ok(Some(error)) => {
+                self.release(lock).await;
+                return Err(error);
+            }
+            Err(()) => {
+                drop(lock);
+                return self.fetch_alone().await;
+            }
+            Ok(None) => {}
+        }
         let fetched = self.fetch_holding(&*lock).await;
-        if let Ok(fetched) = &fetched {
-            self.write(&fetched.token).await;
+        match &fetched {
+            Ok(fetched) => {
+                self.write(&fetched.token).await;
+                self.after_token(&fetched.token).await;
+            }
+            Err(error) => {
+                self.write_failure(Failure::new(Some(error), error.window()))
+                    .await
+            }
         }
         self.release(lock).await;
         if fetched.is_err() {
@@ -217,6 +311,35 @@ impl Flight {
             self.publish(Message::Written).await;
         }
         fetched
+    }
+
+    /// A token arrived: the fleet's 429s in a row are over, unless its
+    /// quota bucket is empty, which closes the entry until the bucket resets.
+    async fn after_token(&mut self, token: &Token) {
+        if let Some(window) = Window::after_token(token.obtained_at_ms, token.quota.as_ref()) {
+            return self.write_failure(Failure::new(None, Some(window))).await;
+        }
+        let Some((_, sealed)) = self.failure_at_start.take() else {
+            return;
+        };
+        let backend = self.store.backend.clone();
+        let delete = backend.delete_if_equals(self.seal.name(), Slot::Failure, sealed);
+        let _ = self
+            .store
+            .run(&mut self.budget, Some(&self.counters), delete)
+            .await;
+    }
+
+    async fn write_failure(&mut self, failure: Failure) {
+        let window_left = failure.window.map_or(0, |w| w.remaining_ms(now_ms()));
+        let ttl = Duration::from_millis(window_left) + FAILURE_KEPT_AFTER_WINDOW;
+        let sealed = self.seal.seal_failure(&failure);
+        let backend = self.store.backend.clone();
+        let write = backend.write(self.seal.name(), Slot::Failure, sealed, ttl);
+        let _ = self
+            .store
+            .run(&mut self.budget, Some(&self.counters), write)
+            .await;
     }
 
     /// The endpoint's answer, renewing the lock meanwhile so that a request
@@ -250,7 +373,12 @@ impl Flight {
         }
         let sealed = self.seal.seal(token);
         let backend = self.store.backend.clone();
-        let write = backend.write(self.seal.name(), sealed, Duration::from_millis(lifetime));
+        let write = backend.write(
+            self.seal.name(),
+            Slot::Token,
+            sealed,
+            Duration::from_millis(lifetime),
+        );
         let _ = self
             .store
             .run(&mut self.budget, Some(&self.counters), write)
@@ -304,6 +432,7 @@ impl Flight {
             reason: self.reason,
             current: self.current.clone(),
             attempts: self.attempts.clone(),
+            window: self.window,
         }
     }
 }
@@ -319,7 +448,11 @@ pub async fn invalidate(
     let mut budget = Budget::new();
     let backend = store.backend.clone();
     let Ok(stored) = store
-        .run(&mut budget, counters, backend.read(seal.name()))
+        .run(
+            &mut budget,
+            counters,
+            backend.read(seal.name(), Slot::Token),
+        )
         .await
     else {
         return;
@@ -338,7 +471,7 @@ pub async fn invalidate(
             (Err(_), _) => true,
         };
         if delete {
-            let delete = backend.delete_if_equals(seal.name(), sealed);
+            let delete = backend.delete_if_equals(seal.name(), Slot::Token, sealed);
             let _ = store.run(&mut budget, counters, delete).await;
         }
     }

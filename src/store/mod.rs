@@ -12,7 +12,8 @@
 //! - `backend`: the small trait each kind implements (`file`, `redis_store`,
 //!   which finds its master through `redis_sentinel` behind Sentinels).
 //! - `fleet`: the one protocol on top of it (single flight, refresh ahead,
-//!   invalidation); `events`: the messages between processes.
+//!   invalidation, rate-limit windows); `events`: the messages between
+//!   processes; `failure`: a failed request as the fleet shares it.
 //! - `handle`, `registry`: one instance per store URL, with timeouts,
 //!   a budget per call and a back-off when the store is down.
 //! - `pending`: background work a short-lived process may wait for;
@@ -20,6 +21,7 @@
 
 mod backend;
 mod events;
+mod failure;
 mod file;
 mod file_messages;
 mod fleet;

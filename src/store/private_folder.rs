@@ -7,7 +7,7 @@
 //!
 //! Everything here blocks: callers run it on Tokio's blocking pool.
 
-use ring::rand::{SecureRandom, SystemRandom};
+use crate::hex::random_hex;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Error, ErrorKind, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
@@ -91,11 +91,4 @@ pub fn open_lock_file(dir: &Path, path: &Path) -> std::io::Result<File> {
 pub fn open_append(dir: &Path, path: &Path) -> std::io::Result<File> {
     ensure_private(dir)?;
     no_follow().append(true).create(true).mode(0o600).open(path)
-}
-
-pub fn random_hex(len: usize) -> String {
-    let mut bytes = vec![0u8; len];
-    // Only names temporary files and tells messages apart: a failure is harmless.
-    let _ = SystemRandom::new().fill(&mut bytes);
-    crate::hex::hex(&bytes)
 }

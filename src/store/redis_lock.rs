@@ -4,9 +4,8 @@
 
 use super::backend::{HeldLock, StoreFuture};
 use super::redis_commands::Commands;
-use crate::hex::hex;
+use crate::hex::random_hex;
 use redis::Script;
-use ring::rand::{SecureRandom, SystemRandom};
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -25,11 +24,7 @@ static EXTEND_IF_OWNER: LazyLock<Script> = LazyLock::new(|| {
 });
 
 pub fn random_owner() -> String {
-    let mut bytes = [0u8; 16];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .expect("m2m-token: the system random source failed");
-    hex(&bytes)
+    random_hex(16)
 }
 
 /// A lock this process took with `SET NX PX`.

@@ -2,7 +2,8 @@
 //! Sentinels name): a fleet shares tokens.
 //!
 //! Per entry, named by its opaque record name: `m2m:{<name>}:tok` holds the
-//! sealed record (expiring with its token), `m2m:{<name>}:lock` the fleet
+//! sealed record (expiring with its token), `m2m:{<name>}:fail` the last
+//! failure and its rate-limit window, `m2m:{<name>}:lock` the fleet
 //! lock (`SET NX PX` with a random owner, released and renewed by Lua
 //! compare-and-act scripts, so a process never touches a lock it lost), and
 //! `m2m:{<name>}:ev` is the entry's pub/sub channel. The braces are a hash
@@ -15,7 +16,7 @@
 //! the lock is `redis_lock.rs`. Behind Sentinels,
 //! both run on the master `redis_sentinel.rs` names and move with it.
 
-use super::backend::{Backend, HeldLock, StoreFailure, StoreFuture, StoreResult};
+use super::backend::{Backend, HeldLock, Slot, StoreFailure, StoreFuture, StoreResult};
 use super::events::EventHub;
 use super::redis_cluster::LazyCluster;
 use super::redis_commands::Commands;
@@ -128,19 +129,25 @@ fn client(info: ConnectionInfo, roots: Option<Vec<u8>>) -> StoreResult<Client> {
 }
 
 impl Backend for RedisBackend {
-    fn read<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+    fn read<'a>(&'a self, name: &'a str, slot: Slot) -> StoreFuture<'a, Option<Vec<u8>>> {
         Box::pin(async move {
             self.commands
-                .run(redis::cmd("GET").arg(record_key(name)))
+                .run(redis::cmd("GET").arg(record_key(name, slot)))
                 .await
         })
     }
 
-    fn write<'a>(&'a self, name: &'a str, sealed: Vec<u8>, ttl: Duration) -> StoreFuture<'a, ()> {
+    fn write<'a>(
+        &'a self,
+        name: &'a str,
+        slot: Slot,
+        sealed: Vec<u8>,
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let ttl_ms = ttl.as_millis().max(1) as u64;
             let command = redis::cmd("SET")
-                .arg(record_key(name))
+                .arg(record_key(name, slot))
                 .arg(sealed)
                 .arg("PX")
                 .arg(ttl_ms)
@@ -175,11 +182,16 @@ impl Backend for RedisBackend {
         })
     }
 
-    fn delete_if_equals<'a>(&'a self, name: &'a str, expected: Vec<u8>) -> StoreFuture<'a, bool> {
+    fn delete_if_equals<'a>(
+        &'a self,
+        name: &'a str,
+        slot: Slot,
+        expected: Vec<u8>,
+    ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let deleted = self
                 .commands
-                .script(&DELETE_IF_EQUALS, &record_key(name), &[&expected])
+                .script(&DELETE_IF_EQUALS, &record_key(name, slot), &[&expected])
                 .await?;
             Ok(deleted > 0)
         })

@@ -1,4 +1,5 @@
 use super::*;
+use crate::store::backend::Slot;
 use crate::store::events::Message;
 use crate::store::seal::EntrySeal;
 use crate::store::test_support::RedisServer;
@@ -17,32 +18,43 @@ async fn records_expire_with_their_token_and_delete_only_if_unchanged() {
         return;
     };
     let redis = backend(&server);
-    assert_eq!(redis.read("n1").await.unwrap(), None);
+    assert_eq!(redis.read("n1", Slot::Token).await.unwrap(), None);
     redis
-        .write("n1", b"old".to_vec(), Duration::from_secs(60))
+        .write("n1", Slot::Token, b"old".to_vec(), Duration::from_secs(60))
         .await
         .unwrap();
     redis
-        .write("n1", b"new".to_vec(), Duration::from_millis(300))
+        .write(
+            "n1",
+            Slot::Token,
+            b"new".to_vec(),
+            Duration::from_millis(300),
+        )
         .await
         .unwrap();
-    assert!(!redis.delete_if_equals("n1", b"old".to_vec()).await.unwrap());
+    assert!(!redis
+        .delete_if_equals("n1", Slot::Token, b"old".to_vec())
+        .await
+        .unwrap());
     assert_eq!(
-        redis.read("n1").await.unwrap().as_deref(),
+        redis.read("n1", Slot::Token).await.unwrap().as_deref(),
         Some(&b"new"[..])
     );
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
-        redis.read("n1").await.unwrap(),
+        redis.read("n1", Slot::Token).await.unwrap(),
         None,
         "expired with its token"
     );
     redis
-        .write("n1", b"new".to_vec(), Duration::from_secs(60))
+        .write("n1", Slot::Token, b"new".to_vec(), Duration::from_secs(60))
         .await
         .unwrap();
-    assert!(redis.delete_if_equals("n1", b"new".to_vec()).await.unwrap());
-    assert_eq!(redis.read("n1").await.unwrap(), None);
+    assert!(redis
+        .delete_if_equals("n1", Slot::Token, b"new".to_vec())
+        .await
+        .unwrap());
+    assert_eq!(redis.read("n1", Slot::Token).await.unwrap(), None);
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@
 //! The derived keys live inside `ring`'s key types and are never held as
 //! plain bytes here; `ring` does not zero them on drop.
 
+use super::failure::Failure;
 use super::record;
 use crate::hex::hex;
 use crate::key::CacheKey;
@@ -21,6 +22,7 @@ use ring::hkdf::{self, Salt, HKDF_SHA256};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use std::fmt;
+use zeroize::Zeroizing;
 
 /// Changing anything in the derivation or the format means a new label.
 const SALT_LABEL: &[u8] = b"m2m-token store v1";
@@ -28,6 +30,7 @@ const NAME_KEY_INFO: &[u8] = b"name key";
 const SEAL_KEY_INFO: &[u8] = b"seal key";
 const NAME_LABEL: &[u8] = b"record name";
 const FINGERPRINT_LABEL: &[u8] = b"token fingerprint\0";
+const FAILURE_LABEL: &[u8] = b"\0failure";
 /// First byte of every sealed record: the format.
 const FORMAT_V1: u8 = 1;
 
@@ -64,23 +67,49 @@ impl EntrySeal {
         &self.name
     }
 
-    /// `format ‖ nonce ‖ ciphertext+tag`, with a fresh random nonce.
+    /// The token sealed as the entry's record.
     pub fn seal(&self, token: &Token) -> Vec<u8> {
+        self.seal_bytes(&record::encode(token), self.name.as_bytes())
+    }
+
+    /// The token in a sealed record, if it authenticates under this entry's
+    /// key and name and holds a well-formed record.
+    pub fn open(&self, sealed: &[u8]) -> Result<Token, BadRecord> {
+        let plaintext = self.open_bytes(sealed, self.name.as_bytes())?;
+        record::decode(&plaintext).ok_or(BadRecord)
+    }
+
+    /// The entry's last failure, sealed. Its associated data names the slot
+    /// too, so a failure record never opens as a token record or the reverse.
+    pub fn seal_failure(&self, failure: &Failure) -> Vec<u8> {
+        self.seal_bytes(&failure.encode(), &self.failure_aad())
+    }
+
+    pub fn open_failure(&self, sealed: &[u8]) -> Result<Failure, BadRecord> {
+        let plaintext = self.open_bytes(sealed, &self.failure_aad())?;
+        Failure::decode(&plaintext).ok_or(BadRecord)
+    }
+
+    fn failure_aad(&self) -> Vec<u8> {
+        [self.name.as_bytes(), FAILURE_LABEL].concat()
+    }
+
+    /// `format ‖ nonce ‖ ciphertext+tag`, with a fresh random nonce.
+    fn seal_bytes(&self, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         SystemRandom::new()
             .fill(&mut nonce)
             .expect("m2m-token: the system random source failed");
-        let plaintext = record::encode(token);
         let mut sealed =
             Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + AES_256_GCM.tag_len());
         sealed.push(FORMAT_V1);
         sealed.extend_from_slice(&nonce);
-        sealed.extend_from_slice(&plaintext);
+        sealed.extend_from_slice(plaintext);
         let tag = self
             .seal_key
             .seal_in_place_separate_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(self.name.as_bytes()),
+                Aad::from(aad),
                 &mut sealed[1 + NONCE_LEN..],
             )
             .expect("m2m-token: a record is far below AES-GCM's size limit");
@@ -88,9 +117,8 @@ impl EntrySeal {
         sealed
     }
 
-    /// The token in a sealed record, if it authenticates under this entry's
-    /// key and name and holds a well-formed record.
-    pub fn open(&self, sealed: &[u8]) -> Result<Token, BadRecord> {
+    /// The plaintext of a sealed record, zeroed when dropped.
+    fn open_bytes(&self, sealed: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, BadRecord> {
         if sealed.len() > record::MAX_RECORD_BYTES
             || sealed.len() < 1 + NONCE_LEN + AES_256_GCM.tag_len()
             || sealed[0] != FORMAT_V1
@@ -99,12 +127,14 @@ impl EntrySeal {
         }
         let nonce =
             Nonce::try_assume_unique_for_key(&sealed[1..1 + NONCE_LEN]).map_err(|_| BadRecord)?;
-        let mut buffer = zeroize::Zeroizing::new(sealed[1 + NONCE_LEN..].to_vec());
-        let plaintext = self
+        let mut buffer = Zeroizing::new(sealed[1 + NONCE_LEN..].to_vec());
+        let plaintext_len = self
             .seal_key
-            .open_in_place(nonce, Aad::from(self.name.as_bytes()), &mut buffer)
-            .map_err(|_| BadRecord)?;
-        record::decode(plaintext).ok_or(BadRecord)
+            .open_in_place(nonce, Aad::from(aad), &mut buffer)
+            .map_err(|_| BadRecord)?
+            .len();
+        buffer.truncate(plaintext_len);
+        Ok(buffer)
     }
 
     /// Names a token in invalidation messages without revealing it.

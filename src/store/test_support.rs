@@ -95,6 +95,7 @@ pub fn context(reason: FetchReason, current: Option<Arc<Token>>) -> FetchContext
         reason,
         current,
         attempts: Arc::new(AtomicU32::new(0)),
+        window: None,
     }
 }
 
