@@ -19,7 +19,7 @@ const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const m2m = require('../..');
 
-const plainError = (err) => ({ name: err && err.name, code: err && err.code, message: String(err && err.message), inspect: util.inspect(err) });
+const plainError = (err) => ({ name: err && err.name, code: err && err.code, message: String(err && err.message), retryAfter: err && err.retryAfter, inspect: util.inspect(err) });
 
 async function timed(fn) {
   const started = performance.now();

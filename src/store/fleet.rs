@@ -117,7 +117,6 @@ impl Flight {
         if self.store.is_down() {
             return self.fetch_alone().await;
         }
-        let failures_before = self.watched.failures();
         let give_up_at = Instant::now() + wait_bound(&self.request.policy);
         let watched = self.watched.clone();
         let mut first_look = true;
@@ -126,10 +125,6 @@ impl Flight {
             let woken = watched.woken();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            // Read before the failure record: a holder writes that record
-            // before it announces its failure, so once the announcement is
-            // seen here, the record read next holds the failure.
-            let failure_announced = watched.failures() != failures_before;
             match self.read_wanted().await {
                 Err(()) => return self.fetch_alone().await,
                 Ok(Some(token)) => return Ok(self.adopt(token)),
@@ -140,10 +135,10 @@ impl Flight {
                 Ok(Some(error)) => return Err(error),
                 Ok(None) => {}
             }
+            // A holder that failed but could not write its failure record
+            // released the lock all the same: the next process to take it
+            // sends one request, still one at a time for the fleet.
             first_look = false;
-            if failure_announced {
-                return self.without_the_fleet().await;
-            }
             let ttl = lock_ttl(&self.request.policy);
             let backend = self.store.backend.clone();
             let name = self.seal.name().to_string();
