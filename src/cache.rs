@@ -728,5 +728,8 @@ fn evict(entries: &mut HashMap<CacheKey, Arc<Entry>>, target: usize, now: u64) {
 #[path = "cache_lock_order_tests.rs"]
 mod lock_order_tests;
 #[cfg(test)]
+#[path = "cache_rate_limit_tests.rs"]
+mod rate_limit_tests;
+#[cfg(test)]
 #[path = "cache_tests.rs"]
 mod tests;

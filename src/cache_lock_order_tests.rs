@@ -4,48 +4,11 @@
 //! fails the test through a watchdog instead of hanging `cargo test`.
 
 use super::*;
-use crate::fetcher::{FetchFuture, Fetched};
 use crate::options::RawOptions;
+use crate::scripted_fetcher::{ScriptedFetcher, Step};
 use crate::secret::Secret;
-use crate::token::now_ms;
-use std::sync::atomic::AtomicUsize;
 use std::sync::mpsc;
 use std::time::Duration;
-
-/// Succeeds and fails in turn, at once: flights land as fast as they
-/// start, so landing (with and without a token to keep) races everything.
-struct AlternatingFetcher {
-    calls: AtomicUsize,
-}
-
-impl Fetcher for AlternatingFetcher {
-    fn fetch(
-        &self,
-        _request: Arc<TokenRequest>,
-        counters: Arc<Counters>,
-        context: FetchContext,
-    ) -> FetchFuture {
-        let n = self.calls.fetch_add(1, Ordering::SeqCst);
-        context.count_attempt(&counters);
-        Box::pin(async move {
-            tokio::task::yield_now().await;
-            if n.is_multiple_of(2) {
-                Ok(Fetched {
-                    token: Token::new(
-                        Secret::new(format!("token-{n}")),
-                        "Bearer".into(),
-                        None,
-                        now_ms(),
-                        3_600_000,
-                    ),
-                    source: TokenSource::Endpoint,
-                })
-            } else {
-                Err(TokenError::new(ErrorCode::Network, "scripted failure"))
-            }
-        })
-    }
-}
 
 fn request(client_id: &str) -> Arc<TokenRequest> {
     Arc::new(
@@ -70,9 +33,12 @@ fn remote_invalidations_never_deadlock_callers_starting_flights() {
         .enable_all()
         .build()
         .unwrap();
-    let fetcher = Arc::new(AlternatingFetcher {
-        calls: AtomicUsize::new(0),
-    });
+    // Succeeds and fails in turn, at once: flights land as fast as they
+    // start, so landing (with and without a token to keep) races everything.
+    let fetcher = Arc::new(
+        ScriptedFetcher::new(vec![Step::Token(3_600_000), Step::Fail(ErrorCode::Network)])
+            .cycling(),
+    );
     let cache = TokenCache::new(fetcher.clone(), runtime.handle().clone(), 10_000);
     let req = request("lock-order");
     let (done, finished) = mpsc::channel::<&'static str>();
@@ -124,10 +90,7 @@ fn remote_invalidations_never_deadlock_callers_starting_flights() {
             }
         }
     }
-    assert!(
-        fetcher.calls.load(Ordering::SeqCst) > 0,
-        "the stress started flights"
-    );
+    assert!(fetcher.calls() > 0, "the stress started flights");
     // Still usable afterwards: a flight starts and lands.
     cache.clear();
     let answer = runtime.block_on(cache.acquire(req.clone()));

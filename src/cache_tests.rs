@@ -1,64 +1,25 @@
 use super::*;
-use crate::fetcher::{FetchFuture, Fetched, TokenSource};
 use crate::options::RawOptions;
+use crate::scripted_fetcher::{ScriptedFetcher, Step};
 use crate::secret::Secret;
 use crate::token::now_ms;
-use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
-/// Answers from a script (then repeats the last answer), counting calls.
-struct ScriptedFetcher {
-    calls: AtomicUsize,
-    delay: Duration,
-    script: Vec<Result<u64, ErrorCode>>, // Ok(lifetime_ms) or an error code
-}
-
-impl Fetcher for ScriptedFetcher {
-    fn fetch(
-        &self,
-        _request: Arc<TokenRequest>,
-        counters: Arc<Counters>,
-        context: FetchContext,
-    ) -> FetchFuture {
-        let n = self.calls.fetch_add(1, Ordering::SeqCst);
-        context.count_attempt(&counters);
-        let step = self.script[n.min(self.script.len() - 1)];
-        let delay = self.delay;
-        Box::pin(async move {
-            tokio::time::sleep(delay).await;
-            match step {
-                Ok(lifetime_ms) => Ok(Fetched {
-                    token: Token::new(
-                        Secret::new(format!("token-{n}")),
-                        "Bearer".into(),
-                        None,
-                        now_ms(),
-                        lifetime_ms,
-                    ),
-                    source: TokenSource::Endpoint,
-                }),
-                Err(code) => {
-                    let mut e = TokenError::new(code, "scripted failure");
-                    if code == ErrorCode::RateLimited {
-                        e.retry_after = Some(60);
-                        e.window = Some(Box::new(Window::after_429(now_ms(), Some(60), None, 0)));
-                    }
-                    Err(e)
-                }
-            }
-        })
-    }
-}
-
+/// A cache in front of a scripted endpoint: `Ok(lifetime_ms)` is a token,
+/// `Err(code)` a failure (a 429 with `Retry-After: 60` for `RateLimited`).
 fn cache_with(
     script: Vec<Result<u64, ErrorCode>>,
     delay_ms: u64,
 ) -> (Arc<TokenCache>, Arc<ScriptedFetcher>) {
-    let fetcher = Arc::new(ScriptedFetcher {
-        calls: AtomicUsize::new(0),
-        delay: Duration::from_millis(delay_ms),
-        script,
-    });
+    let steps = script
+        .into_iter()
+        .map(|step| match step {
+            Ok(lifetime_ms) => Step::Token(lifetime_ms),
+            Err(ErrorCode::RateLimited) => Step::TooMany(Some(60)),
+            Err(code) => Step::Fail(code),
+        })
+        .collect();
+    let fetcher = Arc::new(ScriptedFetcher::new(steps).delayed(Duration::from_millis(delay_ms)));
     let cache = TokenCache::new(
         fetcher.clone(),
         tokio::runtime::Handle::current(),
@@ -98,14 +59,14 @@ async fn concurrent_callers_share_one_request() {
         .collect();
     for call in calls {
         let acquired = call.await.unwrap();
-        assert_eq!(token_text(&acquired), "token-0");
+        assert_eq!(token_text(&acquired), "token-1");
         assert!(!acquired.from_cache);
     }
-    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(fetcher.calls(), 1);
     let hit = cache.acquire(req.clone()).await.unwrap();
     assert!(hit.from_cache);
     assert!(cache.peek(&req).is_some());
-    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(fetcher.calls(), 1);
 }
 
 #[tokio::test]
@@ -115,10 +76,10 @@ async fn errors_are_shared_but_not_cached() {
     let (a, b) = tokio::join!(cache.acquire(req.clone()), cache.acquire(req.clone()));
     assert_eq!(a.unwrap_err().code, ErrorCode::HttpStatus);
     assert_eq!(b.unwrap_err().code, ErrorCode::HttpStatus);
-    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(fetcher.calls(), 1);
     assert!(cache.peek(&req).is_none());
     assert!(cache.is_empty(), "a failed fetch leaves no entry behind");
-    assert_eq!(token_text(&cache.acquire(req).await.unwrap()), "token-1");
+    assert_eq!(token_text(&cache.acquire(req).await.unwrap()), "token-2");
 }
 
 #[tokio::test]
@@ -133,11 +94,11 @@ async fn invalidation_makes_the_next_call_fetch_anew() {
     assert!(cache.peek(&req).is_none());
     assert_eq!(
         token_text(&cache.acquire(req.clone()).await.unwrap()),
-        "token-1"
+        "token-2"
     );
     cache.clear();
     assert!(cache.is_empty());
-    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(fetcher.calls(), 2);
 }
 
 #[tokio::test]
@@ -154,7 +115,7 @@ async fn a_hit_past_the_refresh_point_is_answered_at_once_and_refreshes_once() {
         "started, unreported"
     );
     let hit = cache.peek(&req).expect("still usable");
-    assert_eq!(hit.token.access_token.expose(), "token-0");
+    assert_eq!(hit.token.access_token.expose(), "token-1");
     assert_eq!(hit.refresh_at_ms, u64::MAX, "a refresh is in flight");
     assert!(
         cache.refresh_ahead(&req, true).is_none(),
@@ -165,9 +126,9 @@ async fn a_hit_past_the_refresh_point_is_answered_at_once_and_refreshes_once() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
         cache.peek(&req).unwrap().token.access_token.expose(),
-        "token-1"
+        "token-2"
     );
-    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(fetcher.calls(), 2);
 }
 
 #[tokio::test]
@@ -180,12 +141,12 @@ async fn a_failed_refresh_keeps_the_usable_token_and_cools_down() {
     cache.refresh_ahead(&req, false); // starts the refresh, which fails
     tokio::time::sleep(Duration::from_millis(30)).await;
     let after = cache.peek(&req).expect("old token still usable");
-    assert_eq!(after.token.access_token.expose(), "token-0");
+    assert_eq!(after.token.access_token.expose(), "token-1");
     assert!(
         after.refresh_at_ms > now_ms(),
         "cooling down, not retrying at once"
     );
-    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(fetcher.calls(), 2);
 }
 
 #[tokio::test]
@@ -199,7 +160,7 @@ async fn a_rate_limit_window_fails_fast_without_requests() {
     let fast = cache.acquire(req.clone()).await.unwrap_err();
     assert_eq!(fast.code, ErrorCode::RateLimited);
     assert!(fast.retry_after.is_some_and(|s| s > 0 && s <= 60));
-    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(fetcher.calls(), 1);
 }
 
 #[tokio::test]
@@ -221,11 +182,7 @@ async fn a_wrong_secret_never_gets_the_right_secrets_token() {
 
 #[tokio::test]
 async fn the_number_of_entries_is_bounded() {
-    let fetcher = Arc::new(ScriptedFetcher {
-        calls: AtomicUsize::new(0),
-        delay: Duration::ZERO,
-        script: vec![Ok(3_600_000)],
-    });
+    let fetcher = ScriptedFetcher::tokens(Duration::ZERO);
     let cache = TokenCache::new(fetcher, tokio::runtime::Handle::current(), 3);
     for i in 0..10 {
         cache
@@ -271,11 +228,7 @@ async fn invalidations_and_evictions_bump_the_epoch_but_new_tokens_do_not() {
 
 #[tokio::test]
 async fn the_bound_holds_while_every_entry_waits_on_a_request() {
-    let fetcher = Arc::new(ScriptedFetcher {
-        calls: AtomicUsize::new(0),
-        delay: Duration::from_millis(200),
-        script: vec![Ok(3_600_000)],
-    });
+    let fetcher = ScriptedFetcher::tokens(Duration::from_millis(200));
     let cache = TokenCache::new(fetcher, tokio::runtime::Handle::current(), 5);
     let epoch = cache.invalidations();
     let calls: Vec<_> = (0..20)
@@ -309,11 +262,7 @@ async fn each_caller_is_judged_by_its_own_leeway() {
                 assert_eq!(result.unwrap_err().code, ErrorCode::InvalidResponse);
             }
         }
-        assert_eq!(
-            fetcher.calls.load(Ordering::SeqCst),
-            1,
-            "one shared request"
-        );
+        assert_eq!(fetcher.calls(), 1, "one shared request");
     }
 }
 
@@ -330,18 +279,18 @@ async fn compare_and_drop_keeps_a_newer_token() {
         "nothing dropped, nothing announced"
     );
     assert!(cache.peek(&req).is_some());
-    assert!(cache.invalidate_token(&req, "token-0"));
+    assert!(cache.invalidate_token(&req, "token-1"));
     assert_eq!(cache.invalidations(), epoch.wrapping_add(1));
     assert!(cache.peek(&req).is_none());
     assert_eq!(
         token_text(&cache.acquire(req.clone()).await.unwrap()),
-        "token-1"
+        "token-2"
     );
     // A late 401 for the old token must not drop the new one.
-    assert!(!cache.invalidate_token(&req, "token-0"));
+    assert!(!cache.invalidate_token(&req, "token-1"));
     assert_eq!(
         token_text(&cache.acquire(req.clone()).await.unwrap()),
-        "token-1"
+        "token-2"
     );
-    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(fetcher.calls(), 2);
 }

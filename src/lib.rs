@@ -26,6 +26,8 @@ pub mod rate_limit;
 pub mod rate_window;
 pub mod response;
 pub mod runtime;
+#[cfg(test)]
+pub mod scripted_fetcher;
 pub mod secret;
 pub mod store;
 pub mod store_spec;

@@ -33,7 +33,7 @@ macro_rules! on_file_and_redis {
 async fn fetch_many(
     store: &str,
     processes: usize,
-    endpoint: &Arc<CountingEndpoint>,
+    endpoint: &Arc<ScriptedFetcher>,
 ) -> Vec<(String, TokenSource)> {
     let request = request(store, "fleet-secret");
     let counters = Arc::new(Counters::default());
@@ -59,7 +59,7 @@ async fn fetch_many(
 }
 
 async fn one_request_for_many_processes(store: &str) {
-    let endpoint = CountingEndpoint::new(Duration::from_millis(100));
+    let endpoint = ScriptedFetcher::tokens(Duration::from_millis(100));
     let answers = fetch_many(store, 8, &endpoint).await;
     assert_eq!(endpoint.calls(), 1, "one request for the fleet");
     assert!(answers.iter().all(|(token, _)| token == "token-1"));
@@ -80,7 +80,7 @@ async fn a_bad_record_is_counted_ignored_and_replaced(
     store: &str,
     corrupt: impl Fn(&str, Vec<u8>),
 ) {
-    let endpoint = CountingEndpoint::new(Duration::ZERO);
+    let endpoint = ScriptedFetcher::tokens(Duration::ZERO);
     let request = request(store, "fleet-secret");
     let seal = EntrySeal::derive(request.auth.key_material(), &request.key);
     // a record sealed under another credential, moved to this entry's name
@@ -122,7 +122,7 @@ async fn file_store_ignores_and_replaces_bad_records() {
     for junk in [&b""[..], b"\x01short", b"not a record at all"] {
         let temp = TempDir::new("fleet-junk");
         let dir = temp.path().to_path_buf();
-        let endpoint = CountingEndpoint::new(Duration::ZERO);
+        let endpoint = ScriptedFetcher::tokens(Duration::ZERO);
         let request = request(&temp.store(), "fleet-secret");
         let name = EntrySeal::derive(request.auth.key_material(), &request.key)
             .name()
@@ -143,7 +143,7 @@ async fn file_store_ignores_and_replaces_bad_records() {
 #[tokio::test]
 async fn nothing_in_the_file_store_names_the_client_or_holds_the_token() {
     let temp = TempDir::new("fleet-scan");
-    let endpoint = CountingEndpoint::new(Duration::ZERO);
+    let endpoint = ScriptedFetcher::tokens(Duration::ZERO);
     let request = request(&temp.store(), "fleet-secret");
     let (fetcher, _) = fetcher(&endpoint, "none");
     let counters = Arc::new(Counters::default());
@@ -183,7 +183,7 @@ async fn an_unreachable_store_costs_a_short_bound_and_is_counted() {
         .local_addr()
         .unwrap()
         .port();
-    let endpoint = CountingEndpoint::new(Duration::ZERO);
+    let endpoint = ScriptedFetcher::tokens(Duration::ZERO);
     let request = request(&format!("redis://127.0.0.1:{port}"), "fleet-secret");
     let counters = Arc::new(Counters::default());
     let (fetcher, _) = fetcher(&endpoint, "none");
@@ -215,7 +215,7 @@ async fn an_unreachable_store_costs_a_short_bound_and_is_counted() {
 }
 
 async fn invalidation_deletes_only_the_dropped_token_and_tells_everyone(store: &str) {
-    let endpoint = CountingEndpoint::new(Duration::ZERO);
+    let endpoint = ScriptedFetcher::tokens(Duration::ZERO);
     let request = request(store, "invalidation-secret");
     let counters = Arc::new(Counters::default());
     let (first, _) = fetcher(&endpoint, "none");
@@ -268,7 +268,7 @@ async fn invalidation_deletes_only_the_dropped_token_and_tells_everyone(store: &
 on_file_and_redis!(invalidation_deletes_only_the_dropped_token_and_tells_everyone: file_store_invalidation, redis_store_invalidation);
 
 async fn refresh_is_done_once_and_adopted(store: &str) {
-    let endpoint = CountingEndpoint::new(Duration::from_millis(50));
+    let endpoint = ScriptedFetcher::tokens(Duration::from_millis(50));
     let request = request(store, "fleet-secret");
     let counters = Arc::new(Counters::default());
     let (first, _) = fetcher(&endpoint, "none");
@@ -314,11 +314,10 @@ on_file_and_redis!(refresh_is_done_once_and_adopted: file_store_refresh_once, re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_request_is_shared_with_the_waiters() {
     let temp = TempDir::new("fleet-fail");
-    let failing = Arc::new(CountingEndpoint {
-        calls: Default::default(),
-        delay: Duration::from_millis(100),
-        fail: true,
-    });
+    let failing = Arc::new(
+        ScriptedFetcher::new(vec![Step::Fail(ErrorCode::Network)])
+            .delayed(Duration::from_millis(100)),
+    );
     let request = request(&temp.store(), "fleet-secret");
     let counters = Arc::new(Counters::default());
     let started = Instant::now();
@@ -358,7 +357,7 @@ async fn redis_cluster_one_request_and_invalidation() {
 async fn a_store_that_hangs_costs_at_most_the_budget() {
     // Accepted but never answered (the backlog accepts for us).
     let (_listener, port) = silent_server();
-    let endpoint = CountingEndpoint::new(Duration::ZERO);
+    let endpoint = ScriptedFetcher::tokens(Duration::ZERO);
     let request = request(&format!("redis://127.0.0.1:{port}"), "fleet-secret");
     let counters = Arc::new(Counters::default());
     let (process, _) = fetcher(&endpoint, "none");
@@ -381,7 +380,7 @@ async fn nothing_in_redis_names_the_client_or_holds_the_token() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let endpoint = CountingEndpoint::new(Duration::ZERO);
+    let endpoint = ScriptedFetcher::tokens(Duration::ZERO);
     let request = request(&server.url(), "fleet-secret");
     let (process, _) = fetcher(&endpoint, "none");
     let counters = Arc::new(Counters::default());
@@ -424,7 +423,7 @@ async fn nothing_in_redis_names_the_client_or_holds_the_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn right_after_invalidate_the_dropped_token_is_never_taken_back() {
     let temp = TempDir::new("fleet-tomb");
-    let endpoint = CountingEndpoint::new(Duration::ZERO);
+    let endpoint = ScriptedFetcher::tokens(Duration::ZERO);
     let request = request(&temp.store(), "tombstone-secret");
     let counters = Arc::new(Counters::default());
     let (process, _) = fetcher(&endpoint, "none");
@@ -463,7 +462,7 @@ async fn a_redis_that_comes_back_is_used_again() {
         return;
     };
     let port = server.port;
-    let endpoint = CountingEndpoint::new(Duration::ZERO);
+    let endpoint = ScriptedFetcher::tokens(Duration::ZERO);
     let request = request(&server.url(), "comeback-secret");
     let counters = Arc::new(Counters::default());
     let miss = || context(FetchReason::Miss, None);
@@ -515,7 +514,7 @@ async fn a_redis_that_comes_back_is_used_again() {
 
 #[tokio::test]
 async fn an_unwritable_folder_is_a_store_error_not_a_failure() {
-    let endpoint = CountingEndpoint::new(Duration::ZERO);
+    let endpoint = ScriptedFetcher::tokens(Duration::ZERO);
     let request = request("file:/proc/m2m-token-cannot-be-here", "unwritable-secret");
     let counters = Arc::new(Counters::default());
     let (process, _) = fetcher(&endpoint, "none");
@@ -535,7 +534,7 @@ async fn rediss_trusts_node_extra_ca_certs() {
     // The only TLS test of this binary: the roots are read once per process.
     std::env::set_var("NODE_EXTRA_CA_CERTS", &ca);
     let store = format!("rediss://localhost:{}", server.port);
-    let endpoint = CountingEndpoint::new(Duration::ZERO);
+    let endpoint = ScriptedFetcher::tokens(Duration::ZERO);
     let request = request(&store, "tls-secret");
     let counters = Arc::new(Counters::default());
     let (writer, _) = fetcher(&endpoint, "none");

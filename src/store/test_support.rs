@@ -1,68 +1,20 @@
-//! What the store's tests share: a token endpoint that counts its calls,
-//! requests naming a store, private temporary folders, and real
+//! What the store's tests share: the scripted token endpoint
+//! (`scripted_fetcher.rs`, re-exported), requests naming a store, private temporary folders, and real
 //! `redis-server` processes on free loopback ports.
 
 use super::{RemoteInvalidation, StoreFetcher};
-use crate::error::TokenError;
-use crate::fetcher::{
-    Counters, FetchContext, FetchFuture, FetchReason, Fetched, Fetcher, TokenSource,
-};
+pub use crate::error::ErrorCode;
+use crate::fetcher::{FetchContext, FetchReason};
 use crate::key::CacheKey;
 use crate::options::{RawOptions, TokenRequest};
+pub use crate::scripted_fetcher::{ScriptedFetcher, Step};
 use crate::secret::Secret;
 use crate::token::{now_ms, Token};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// A token endpoint that issues `token-1`, `token-2`, … after `delay`.
-pub struct CountingEndpoint {
-    pub calls: AtomicU32,
-    pub delay: Duration,
-    pub fail: bool,
-}
-
-impl CountingEndpoint {
-    pub fn new(delay: Duration) -> Arc<CountingEndpoint> {
-        Arc::new(CountingEndpoint {
-            calls: AtomicU32::new(0),
-            delay,
-            fail: false,
-        })
-    }
-
-    pub fn calls(&self) -> u32 {
-        self.calls.load(Ordering::SeqCst)
-    }
-}
-
-impl Fetcher for CountingEndpoint {
-    fn fetch(
-        &self,
-        _request: Arc<TokenRequest>,
-        counters: Arc<Counters>,
-        context: FetchContext,
-    ) -> FetchFuture {
-        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        context.count_attempt(&counters);
-        let (delay, fail) = (self.delay, self.fail);
-        Box::pin(async move {
-            tokio::time::sleep(delay).await;
-            if fail {
-                return Err(TokenError::new(
-                    crate::error::ErrorCode::Network,
-                    "endpoint down",
-                ));
-            }
-            Ok(Fetched {
-                token: token(&format!("token-{n}"), 3_600_000),
-                source: TokenSource::Endpoint,
-            })
-        })
-    }
-}
 
 pub fn token(text: &str, lifetime_ms: u64) -> Token {
     Token::new(
@@ -105,7 +57,7 @@ pub type Heard = Arc<Mutex<Vec<(CacheKey, bool)>>>;
 
 /// A fetcher as a process would have one; `probe` is the token its memory
 /// is pretended to hold when another process invalidates.
-pub fn fetcher(endpoint: &Arc<CountingEndpoint>, probe: &str) -> (Arc<StoreFetcher>, Heard) {
+pub fn fetcher(endpoint: &Arc<ScriptedFetcher>, probe: &str) -> (Arc<StoreFetcher>, Heard) {
     let heard: Heard = Arc::default();
     let (sink, probe) = (heard.clone(), token(probe, 1));
     let on_remote: RemoteInvalidation = Arc::new(move |key, is_stale| {
