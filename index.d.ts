@@ -122,7 +122,7 @@ export declare class TokenError extends Error {
   status?: number
   oauthError?: string
   oauthErrorDescription?: string
-  /** Seconds the server asked to wait (429 Retry-After). */
+  /** With `ERR_RATE_LIMITED`: seconds left in the rate-limit window (from a 429, or an empty quota bucket); nothing is sent for the entry until then. */
   retryAfter?: number
   /** Auth0's M2M quota, when the failing answer carried its quota headers (e.g. a 429). */
   quota?: Quota
