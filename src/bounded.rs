@@ -4,6 +4,10 @@
 //! otherwise drive without limit (guarantee 9).
 
 use std::collections::{BTreeMap, HashMap};
+
+/// Guarantee 9: at most this many cache entries per process, and as many
+/// of what the process keeps per entry (rate-limit windows, seals).
+pub const MAX_ENTRIES: usize = 10_000;
 use std::hash::Hash;
 
 pub struct BoundedMap<K, V> {

@@ -45,7 +45,7 @@ use tokio::sync::oneshot;
 
 pub use crate::fetcher::Counters;
 
-pub const DEFAULT_MAX_ENTRIES: usize = 10_000;
+pub const DEFAULT_MAX_ENTRIES: usize = crate::bounded::MAX_ENTRIES;
 /// After a failed background refresh, wait at least this long before the next one.
 const MIN_REFRESH_COOLDOWN_MS: u64 = 1_000;
 const MAX_REFRESH_COOLDOWN_MS: u64 = 30_000;

@@ -65,9 +65,10 @@ pub async fn fetch_token(
     window: Option<Window>,
     on_attempt: &(dyn Fn() + Send + Sync),
 ) -> Result<Token, TokenError> {
-    let proxy = url::Url::parse(&request.token_url)
-        .ok()
-        .and_then(|endpoint| request.proxy.for_endpoint(&endpoint));
+    let proxy = request
+        .endpoint_url
+        .as_ref()
+        .and_then(|endpoint| request.proxy.for_endpoint(endpoint));
     let client = crate::http_clients::http_client(request.ca.as_deref(), proxy.as_ref())?;
     let mut retries_left = request.policy.retries;
     let mut attempt_number = 0u32;

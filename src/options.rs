@@ -74,6 +74,8 @@ pub struct TokenRequest {
     pub ca: Option<String>,
     pub store: StoreSpec,
     pub proxy: ProxyChoice,
+    /// `token_url` parsed once, for choosing a proxy on every request.
+    pub endpoint_url: Option<url::Url>,
     pub policy: Policy,
     pub key: CacheKey,
 }
@@ -110,11 +112,8 @@ impl TokenRequest {
         )?;
         let extra_params = extra_params(raw.extra_params)?;
         if let Some(ca) = &raw.ca {
-            if !ca.contains("-----BEGIN CERTIFICATE-----") {
-                return Err(TokenError::invalid_options(
-                    "ca must hold one or more PEM certificates",
-                ));
-            }
+            // Parsed now, so a bad `ca` fails here and not at first use.
+            crate::tls::validate_ca(ca)?;
         }
         let store = StoreSpec::parse(raw.store.as_deref().unwrap_or("memory"))?;
         let proxy = ProxyChoice::from_option(raw.proxy)?;
@@ -123,8 +122,10 @@ impl TokenRequest {
             default_audience,
             ..
         } = endpoint;
+        let endpoint_url = url::Url::parse(&token_url).ok();
         let mut request = TokenRequest {
             token_url,
+            endpoint_url,
             client_id,
             auth,
             audience: raw.audience.or(default_audience),

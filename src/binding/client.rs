@@ -36,10 +36,6 @@ impl NativeClient {
     pub fn new(options: JsOptions) -> Result<NativeClient> {
         let request =
             TokenRequest::from_options(RawOptions::from(options)).map_err(invalid_options)?;
-        if let Some(ca) = &request.ca {
-            // Parse the roots now, so a bad `ca` fails here and not at first use.
-            crate::tls::validate_ca(ca).map_err(invalid_options)?;
-        }
         Ok(NativeClient {
             request: Arc::new(request),
         })

@@ -94,7 +94,7 @@ impl Flight {
         context: FetchContext,
         on_remote_invalidation: &RemoteInvalidation,
     ) -> Flight {
-        let seal = Arc::new(EntrySeal::derive(request.auth.key_material(), &request.key));
+        let seal = EntrySeal::of(&request);
         let watched = store.hub.watch(&seal, request.key, on_remote_invalidation);
         Flight {
             store,

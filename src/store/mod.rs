@@ -115,7 +115,7 @@ impl Fetcher for StoreFetcher {
         }
         // Before returning: no later flight of this process may take the
         // dropped token from the store, even before the store forgets it.
-        let seal = seal::EntrySeal::derive(request.auth.key_material(), &request.key);
+        let seal = seal::EntrySeal::of(request);
         tombstones::bury(&seal, dropped.as_deref());
         let request = request.clone();
         let counters = self.counters.get().cloned();

@@ -14,14 +14,17 @@
 
 use super::failure::Failure;
 use super::record;
+use crate::bounded::{BoundedMap, MAX_ENTRIES};
 use crate::hex::hex;
 use crate::key::CacheKey;
+use crate::options::TokenRequest;
 use crate::token::Token;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use ring::hkdf::{self, Salt, HKDF_SHA256};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use std::fmt;
+use std::sync::{Arc, LazyLock, Mutex};
 use zeroize::Zeroizing;
 
 /// Changing anything in the derivation or the format means a new label.
@@ -49,7 +52,24 @@ pub struct EntrySeal {
 #[derive(Debug, PartialEq, Eq)]
 pub struct BadRecord;
 
+/// Seals already derived, per cache key: one derivation per entry, not one
+/// per flight. The key covers the credential (guarantee 1), so a key names
+/// exactly one seal. Bounded like the cache.
+static DERIVED: LazyLock<Mutex<BoundedMap<CacheKey, Arc<EntrySeal>>>> =
+    LazyLock::new(|| Mutex::new(BoundedMap::new(MAX_ENTRIES)));
+
 impl EntrySeal {
+    /// The seal of `request`'s entry, derived on first use.
+    pub fn of(request: &TokenRequest) -> Arc<EntrySeal> {
+        let mut derived = DERIVED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(seal) = derived.get(&request.key) {
+            return seal.clone();
+        }
+        let seal = Arc::new(EntrySeal::derive(request.auth.key_material(), &request.key));
+        derived.insert(request.key, seal.clone());
+        seal
+    }
+
     pub fn derive(credential: &[u8], cache_key: &CacheKey) -> EntrySeal {
         let prk = Salt::new(HKDF_SHA256, SALT_LABEL).extract(credential);
         let name_key: hmac::Key = expand(&prk, NAME_KEY_INFO, cache_key, hmac::HMAC_SHA256);
