@@ -1,4 +1,5 @@
 use super::*;
+use crate::clock::ManualClock;
 use crate::options::RawOptions;
 use crate::scripted_fetcher::{ScriptedFetcher, Step};
 use crate::secret::Secret;
@@ -26,6 +27,34 @@ fn cache_with(
         DEFAULT_MAX_ENTRIES,
     );
     (cache, fetcher)
+}
+
+/// As `cache_with`, with the cache and the endpoint on a clock the test
+/// moves (and Tokio's time paused by the test, for the endpoint's delay).
+fn clocked(
+    script: Vec<Result<u64, ErrorCode>>,
+    delay_ms: u64,
+) -> (Arc<TokenCache>, Arc<ScriptedFetcher>, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::starting_now());
+    let steps = script
+        .into_iter()
+        .map(|step| match step {
+            Ok(lifetime_ms) => Step::Token(lifetime_ms),
+            Err(code) => Step::Fail(code),
+        })
+        .collect();
+    let fetcher = Arc::new(
+        ScriptedFetcher::new(steps)
+            .delayed(Duration::from_millis(delay_ms))
+            .with_clock(clock.clone()),
+    );
+    let cache = TokenCache::with_clock(
+        fetcher.clone(),
+        tokio::runtime::Handle::current(),
+        DEFAULT_MAX_ENTRIES,
+        clock.clone(),
+    );
+    (cache, fetcher, clock)
 }
 
 fn request(client_id: &str, leeway_seconds: f64) -> Arc<TokenRequest> {
@@ -101,15 +130,20 @@ async fn invalidation_makes_the_next_call_fetch_anew() {
     assert_eq!(fetcher.calls(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_hit_past_the_refresh_point_is_answered_at_once_and_refreshes_once() {
-    // 1.2 s lifetime, no leeway: refresh from ~1.08 s on
-    let (cache, fetcher) = cache_with(vec![Ok(1_200), Ok(3_600_000)], 100);
+    // 1.2 s lifetime, no leeway: refresh from 1.08 s on
+    let (cache, fetcher, clock) = clocked(vec![Ok(1_200), Ok(3_600_000)], 100);
     let req = request("refresh-ahead", 0.0);
     cache.acquire(req.clone()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    clock.advance_ms(1_079);
+    let hit = cache.peek(&req).expect("usable");
+    assert!(hit.refresh_at_ms > clock.now_ms(), "not yet due");
+    assert!(cache.refresh_ahead(&req, false).is_none());
+    assert_eq!(cache.counters().refreshes.load(Ordering::Relaxed), 0);
+    clock.advance_ms(1);
     let hit = cache.peek(&req).expect("still usable");
-    assert!(hit.refresh_at_ms <= now_ms(), "a refresh is due");
+    assert!(hit.refresh_at_ms <= clock.now_ms(), "a refresh is due");
     assert!(
         cache.refresh_ahead(&req, false).is_none(),
         "started, unreported"
@@ -123,7 +157,8 @@ async fn a_hit_past_the_refresh_point_is_answered_at_once_and_refreshes_once() {
     );
     assert!(cache.peek(&req).is_some());
     assert_eq!(cache.counters().refreshes.load(Ordering::Relaxed), 1);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The refresh's request takes 100 ms of (paused) Tokio time.
+    tokio::time::sleep(Duration::from_millis(101)).await;
     assert_eq!(
         cache.peek(&req).unwrap().token.access_token.expose(),
         "token-2"
@@ -131,22 +166,23 @@ async fn a_hit_past_the_refresh_point_is_answered_at_once_and_refreshes_once() {
     assert_eq!(fetcher.calls(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failed_refresh_keeps_the_usable_token_and_cools_down() {
-    let (cache, fetcher) = cache_with(vec![Ok(1_500), Err(ErrorCode::Network), Ok(3_600_000)], 0);
+    let (cache, fetcher, clock) =
+        clocked(vec![Ok(1_500), Err(ErrorCode::Network), Ok(3_600_000)], 10);
     let req = request("refresh-fails", 0.0);
     cache.acquire(req.clone()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1_360)).await;
+    clock.advance_ms(1_360); // past 90 % of 1.5 s
     assert!(cache.peek(&req).is_some());
     cache.refresh_ahead(&req, false); // starts the refresh, which fails
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    tokio::time::sleep(Duration::from_millis(11)).await;
     let after = cache.peek(&req).expect("old token still usable");
     assert_eq!(after.token.access_token.expose(), "token-1");
-    assert!(
-        after.refresh_at_ms > now_ms(),
-        "cooling down, not retrying at once"
-    );
-    assert_eq!(fetcher.calls(), 2);
+    // A tenth of the 140 ms left, within [1 s, 30 s]: 1 s.
+    assert_eq!(after.refresh_at_ms, clock.now_ms() + 1_000);
+    assert!(cache.refresh_ahead(&req, false).is_none(), "cooling down");
+    tokio::time::sleep(Duration::from_millis(11)).await;
+    assert_eq!(fetcher.calls(), 2, "not retrying at once");
 }
 
 #[tokio::test]
