@@ -3,7 +3,6 @@ use crate::clock::ManualClock;
 use crate::options::RawOptions;
 use crate::scripted_fetcher::{ScriptedFetcher, Step};
 use crate::secret::Secret;
-use crate::token::now_ms;
 use std::time::Duration;
 
 /// A cache in front of a scripted endpoint: `Ok(lifetime_ms)` is a token,
