@@ -8,6 +8,7 @@
 
 const assert = require('node:assert/strict');
 const { execFile } = require('node:child_process');
+const { uid } = require('./token-server');
 
 /** Variables the module reads as defaults, and the test runner's own. */
 const MODULE_ENV = ['M2M_TOKEN_STORE', 'NODE_EXTRA_CA_CERTS', 'NODE_TEST_CONTEXT'];
@@ -22,12 +23,13 @@ function childEnv(extra = {}, drop = []) {
 /**
  * Runs `node ...args`; resolves (never rejects) with { code, signal, killed,
  * stdout, stderr, ms }. After `timeoutMs` the child is killed with
- * `killSignal` (`killed` is then true). `env` and `cwd` as for execFile.
+ * `killSignal` (`killed` is then true). `env` and `cwd` as for execFile;
+ * `spawned(child)` gets the ChildProcess (to write to its stdin).
  */
-function runNode(args, { timeoutMs = 20000, killSignal = 'SIGTERM', env, cwd } = {}) {
+function runNode(args, { timeoutMs = 20000, killSignal = 'SIGTERM', env, cwd, spawned = () => {} } = {}) {
   const started = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { timeout: timeoutMs, killSignal, env, cwd }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, args, { timeout: timeoutMs, killSignal, env, cwd }, (err, stdout, stderr) => {
       resolve({
         code: err ? err.code : 0,
         signal: err ? err.signal : null,
@@ -37,8 +39,15 @@ function runNode(args, { timeoutMs = 20000, killSignal = 'SIGTERM', env, cwd } =
         ms: Date.now() - started,
       });
     });
+    spawned(child);
   });
 }
+
+/**
+ * Runs `script` with the argv `<tokenUrl> <clientId> <mode>` (the exit-child
+ * scripts' own): `server`'s URL and a client id no other run uses.
+ */
+const runModeChild = (script, server, mode, opts) => runNode([script, server.url, uid(mode), mode], opts);
 
 /** The child exited by itself with code 0, within `boundMs`. */
 function assertExited(r, boundMs) {
@@ -47,4 +56,4 @@ function assertExited(r, boundMs) {
   assert.ok(r.ms < boundMs, `the child took ${r.ms} ms to exit (bound ${boundMs} ms)`);
 }
 
-module.exports = { runNode, childEnv, assertExited };
+module.exports = { runNode, runModeChild, childEnv, assertExited };
