@@ -9,7 +9,7 @@ const assert = require('node:assert/strict');
 const m2m = require('..');
 const { withServer, uid } = require('./helpers/token-server');
 const tls = require('./helpers/tls-fixtures');
-const { clientOptions } = require('./helpers/options');
+const { clientOptions, formEncode } = require('./helpers/options');
 const { callbackArgs } = require('./helpers/callbacks');
 
 const opts = clientOptions('contract');
@@ -314,7 +314,6 @@ test('request: client_secret_basic sends Authorization: Basic of the form-urlenc
   const clientSecret = 's:+&%é9';
   await m2m.getToken({ tokenUrl: server.url, clientId, clientSecret, authMethod: 'client_secret_basic' });
   const [req] = server.requests;
-  const formEncode = (s) => new URLSearchParams({ v: s }).toString().slice(2);
   assert.equal(formEncode(clientSecret), 's%3A%2B%26%25%C3%A99');
   const expected = `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64')}`;
   assert.equal(req.headers.authorization, expected);

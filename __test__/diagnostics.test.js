@@ -17,7 +17,7 @@ const { setTimeout: sleep, setImmediate: tick } = require('node:timers/promises'
 const m2m = require('..');
 const { startCommandWorker } = require('./helpers/command-worker');
 const { startTokenServer } = require('./helpers/token-server');
-const { clientOptions } = require('./helpers/options');
+const { clientOptions, formEncode } = require('./helpers/options');
 const { waitFor } = require('./helpers/wait');
 const { freePort } = require('./helpers/ports');
 const { startForwardProxy } = require('./helpers/forward-proxy');
@@ -373,7 +373,6 @@ test('no message carries a client secret, private key, access token or proxy pas
   assert.ok(server.issued.length >= 3);
 
   // The Basic credential as RFC 6749 §2.3.1 builds it, whichever form-encoding flavour.
-  const formEncode = (v) => new URLSearchParams({ v }).toString().slice(2);
   const basics = basicClients.flatMap(({ clientId }) => [encodeURIComponent, formEncode]
     .map((enc) => Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')));
   assertNoneShown(r.all, [

@@ -32,4 +32,7 @@ const storeOptions = (prefix) => (server, store, extra = {}) => ({
   tokenUrl: server.url, clientId: uid(`${prefix}-client`), clientSecret: `${prefix}-secret-${hex()}`, store, ...extra,
 });
 
-module.exports = { clientOptions, storeOptions, hex };
+/** `value` as application/x-www-form-urlencoded encodes it (how a form field or a Basic credential is sent). */
+const formEncode = (value) => new URLSearchParams({ v: value }).toString().slice(2);
+
+module.exports = { clientOptions, storeOptions, hex, formEncode };
