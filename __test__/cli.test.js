@@ -11,12 +11,12 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
 const { startTokenServer, withServer } = require('./helpers/token-server');
 const { runCli } = require('./helpers/cli');
+const { freePort } = require('./helpers/ports');
 const tls = require('./helpers/tls-fixtures');
 
 const SECRET = `s3cret-${crypto.randomBytes(8).toString('hex')}`;
@@ -56,14 +56,6 @@ function assertFails(r, code, status) {
   assert.match(r.stderr, new RegExp(`^m2m-token: ${code}: [^\\n]+\\n$`));
   assert.equal(r.stdout, '');
   assert.equal(r.status, status, `exit status for ${code} (stderr: ${r.stderr.trim()})`);
-}
-
-async function closedPort() {
-  const srv = net.createServer();
-  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address();
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
 }
 
 // ── output forms ────────────────────────────────────────────────────────
@@ -269,7 +261,7 @@ for (const { name, code, status, args = [], respond } of ERROR_CASES) {
 }
 
 test('a closed port: exit 7, m2m-token: ERR_NETWORK', async () => {
-  const port = await closedPort();
+  const port = await freePort();
   const r = await cli(['--token-url', `http://127.0.0.1:${port}/oauth/token`, '--client-id', 'c', '--store', 'memory', '--retries', '0']);
   assertFails(r, 'ERR_NETWORK', 7);
 });

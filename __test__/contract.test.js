@@ -9,14 +9,10 @@ const assert = require('node:assert/strict');
 const m2m = require('..');
 const { withServer, uid } = require('./helpers/token-server');
 const tls = require('./helpers/tls-fixtures');
+const { clientOptions, formEncode } = require('./helpers/options');
+const { callbackArgs } = require('./helpers/callbacks');
 
-const opts = (server, extra = {}) => ({ tokenUrl: server.url, clientId: uid('contract'), clientSecret: 'secret', ...extra });
-
-/** Calls `start(callback)` and resolves with the callback's arguments. */
-const viaCallback = (start) => new Promise((resolve) => {
-  const ret = start((...args) => resolve(args));
-  assert.equal(ret, undefined, 'the callback form returns undefined');
-});
+const opts = clientOptions('contract');
 
 const statsDelta = (before) => {
   const now = m2m.stats();
@@ -56,9 +52,9 @@ test('getToken(options): a promise of the access token', () => withServer({}, as
 
 test('getToken(options, callback): returns undefined, callback(null, token)', () => withServer({}, async (server) => {
   const o = opts(server);
-  const args = await viaCallback((cb) => m2m.getToken(o, cb));
+  const args = await callbackArgs((cb) => m2m.getToken(o, cb));
   assert.deepEqual(args, [null, server.issued[0]]);
-  const hit = await viaCallback((cb) => m2m.getToken(o, cb));
+  const hit = await callbackArgs((cb) => m2m.getToken(o, cb));
   assert.deepEqual(hit, [null, server.issued[0]]);
   assert.equal(server.count, 1);
 }));
@@ -81,7 +77,7 @@ test('getToken with bad options rejects (never throws) with ERR_INVALID_OPTIONS'
     assert.doesNotThrow(() => { q = m2m.getTokenInfo(options); });
     await assert.rejects(q, (e) => e instanceof m2m.TokenError && e.code === 'ERR_INVALID_OPTIONS');
   }
-  const [err, value] = await viaCallback((cb) => m2m.getToken({}, cb));
+  const [err, value] = await callbackArgs((cb) => m2m.getToken({}, cb));
   assert.ok(err instanceof m2m.TokenError);
   assert.equal(err.code, 'ERR_INVALID_OPTIONS');
   assert.equal(value, undefined);
@@ -117,7 +113,7 @@ test('getTokenInfo: TokenInfo shape, expiresAt from expires_in, fromCache false 
   assert.deepEqual(hit, { ...info, fromCache: true });
   assert.equal(server.count, 1);
 
-  const [err, cbInfo] = await viaCallback((cb) => m2m.getTokenInfo(o, cb));
+  const [err, cbInfo] = await callbackArgs((cb) => m2m.getTokenInfo(o, cb));
   assert.equal(err, null);
   assert.deepEqual(cbInfo, { ...info, fromCache: true });
 }));
@@ -149,11 +145,11 @@ test('TokenClient: getToken / getTokenInfo, promise and callback', () => withSer
   const client = new m2m.TokenClient(opts(server));
   const token = await client.getToken();
   assert.equal(token, server.issued[0]);
-  assert.deepEqual(await viaCallback((cb) => client.getToken(cb)), [null, token]);
+  assert.deepEqual(await callbackArgs((cb) => client.getToken(cb)), [null, token]);
   const info = await client.getTokenInfo();
   assert.equal(info.accessToken, token);
   assert.equal(info.fromCache, true);
-  const [err, cbInfo] = await viaCallback((cb) => client.getTokenInfo(cb));
+  const [err, cbInfo] = await callbackArgs((cb) => client.getTokenInfo(cb));
   assert.equal(err, null);
   assert.deepEqual(cbInfo, info);
   assert.equal(server.count, 1);
@@ -232,7 +228,7 @@ test('stats(): shape and exact counters', () => withServer({
   base = m2m.stats();
   await m2m.getToken(o);
   await m2m.getTokenInfo(o);
-  await viaCallback((cb) => m2m.getToken(o, cb));
+  await callbackArgs((cb) => m2m.getToken(o, cb));
   await new m2m.TokenClient(o).getToken();
   assert.deepEqual(statsDelta(base), { hits: 4, misses: 0, requests: 0, refreshes: 0, errors: 0, entries: 0, storeHits: 0, storeErrors: 0 });
 
@@ -245,14 +241,16 @@ test('stats(): shape and exact counters', () => withServer({
   // Invalid options: an error only.
   base = m2m.stats();
   await m2m.getToken({}).catch(() => {});
-  await viaCallback((cb) => m2m.getTokenInfo({ clientId: 'x' }, cb));
+  await callbackArgs((cb) => m2m.getTokenInfo({ clientId: 'x' }, cb));
   assert.deepEqual(statsDelta(base), { hits: 0, misses: 0, requests: 0, refreshes: 0, errors: 2, entries: 0, storeHits: 0, storeErrors: 0 });
 
-  // A 401: one request (never retried), one error.
+  // A 401: one request (never retried), one error, and no entry kept: it
+  // holds no token (nor a rate-limit window). The memory store is never asked.
   base = m2m.stats();
+  const sent = server.count;
   await assert.rejects(m2m.getToken(opts(server, { clientSecret: 'wrong' })), { code: 'ERR_OAUTH' });
-  const d = statsDelta(base);
-  assert.deepEqual({ ...d, entries: 0, storeHits: 0, storeErrors: 0 }, { hits: 0, misses: 0, requests: 1, refreshes: 0, errors: 1, entries: 0, storeHits: 0, storeErrors: 0 });
+  assert.equal(server.count - sent, 1, 'the endpoint got one request');
+  assert.deepEqual(statsDelta(base), { hits: 0, misses: 0, requests: server.count - sent, refreshes: 0, errors: 1, entries: 0, storeHits: 0, storeErrors: 0 });
 
   m2m.clearCache();
   assert.equal(m2m.stats().entries, 0);
@@ -316,7 +314,6 @@ test('request: client_secret_basic sends Authorization: Basic of the form-urlenc
   const clientSecret = 's:+&%é9';
   await m2m.getToken({ tokenUrl: server.url, clientId, clientSecret, authMethod: 'client_secret_basic' });
   const [req] = server.requests;
-  const formEncode = (s) => new URLSearchParams({ v: s }).toString().slice(2);
   assert.equal(formEncode(clientSecret), 's%3A%2B%26%25%C3%A99');
   const expected = `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64')}`;
   assert.equal(req.headers.authorization, expected);

@@ -10,14 +10,16 @@ const { test, before, after, beforeEach, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const diagnostics = require('node:diagnostics_channel');
-const net = require('node:net');
 const path = require('node:path');
 const util = require('node:util');
 const { setTimeout: sleep, setImmediate: tick } = require('node:timers/promises');
 
 const m2m = require('..');
 const { startCommandWorker } = require('./helpers/command-worker');
-const { startTokenServer, uid } = require('./helpers/token-server');
+const { startTokenServer } = require('./helpers/token-server');
+const { clientOptions, formEncode } = require('./helpers/options');
+const { waitFor } = require('./helpers/wait');
+const { freePort } = require('./helpers/ports');
 const { startForwardProxy } = require('./helpers/forward-proxy');
 
 const START = 'm2m-token:fetch:start';
@@ -47,7 +49,7 @@ afterEach(() => {
   recorders = [];
 });
 
-const opts = (extra = {}) => ({ tokenUrl: server.url, clientId: uid('diag'), clientSecret: 'secret', retries: 0, ...extra });
+const opts = clientOptions('diag', { retries: 0 });
 
 /** Subscribes to `channels` on this thread; { start, end, invalidate, all, stop() }. */
 function record(channels = [START, END, INVALIDATE]) {
@@ -67,15 +69,19 @@ function record(channels = [START, END, INVALIDATE]) {
   return r;
 }
 
-/** Polls `predicate` every 5 ms (after `poll()`, if given) for up to `timeoutMs`. */
-async function waitFor(predicate, what, timeoutMs = 5000, poll = async () => {}) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    await poll();
-    if (predicate()) return;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
+/**
+ * What `r` saw before a probe: one more fetch on this thread, for a client
+ * id of its own, whose fetch:end is awaited. Messages of calls that ended
+ * before the probe started are published on this thread before its end is,
+ * so none can still be on the way: this stands in for "wait and see that
+ * nothing more arrives". Returns r's messages without the probe's.
+ */
+async function beforeProbe(r) {
+  const probe = opts(server);
+  await m2m.getToken(probe).catch(() => {}); // the probe may fail: its end is what counts
+  await waitFor(() => r.end.some((m) => m.clientId === probe.clientId), 'the probe\'s fetch:end');
+  const seen = (list) => list.filter((m) => m.clientId !== probe.clientId);
+  return { start: seen(r.start), end: seen(r.end), invalidate: seen(r.invalidate), all: seen(r.all) };
 }
 
 /** The end message's own fields, checked; returns it without them. */
@@ -90,7 +96,7 @@ function assertEndShape(end) {
 
 test('a miss publishes start { tokenUrl, clientId, audience, reason: miss } and end with the outcome; hits publish nothing', async () => {
   const r = record();
-  const o = opts({ audience: 'https://api.example/' });
+  const o = opts(server, { audience: 'https://api.example/' });
   const info = await m2m.getTokenInfo(o);
   await waitFor(() => r.end.length === 1, 'fetch:end');
   assert.deepEqual(r.start, [{ tokenUrl: server.url, clientId: o.clientId, audience: 'https://api.example/', reason: 'miss' }]);
@@ -119,7 +125,7 @@ test('a miss publishes start { tokenUrl, clientId, audience, reason: miss } and 
 
 test('without an audience option the messages have no audience', async () => {
   const r = record();
-  const o = opts();
+  const o = opts(server);
   await m2m.getToken(o);
   await waitFor(() => r.end.length === 1, 'fetch:end');
   assert.deepEqual(r.start, [{ tokenUrl: server.url, clientId: o.clientId, reason: 'miss' }]);
@@ -129,7 +135,7 @@ test('without an audience option the messages have no audience', async () => {
 test('end carries the quota when the endpoint sent it', async () => {
   respond = (ctx) => ({ ...ctx.defaultResponse(), headers: { 'Auth0-Client-Quota-Limit': 'b=per_hour;q=10;r=7;t=3540,b=per_day;q=50;r=47;t=43200' } });
   const r = record();
-  const info = await m2m.getTokenInfo(opts());
+  const info = await m2m.getTokenInfo(opts(server));
   await waitFor(() => r.end.length === 1, 'fetch:end');
   const quota = { client: { perHour: { quota: 10, remaining: 7, resetAfter: 3540 }, perDay: { quota: 50, remaining: 47, resetAfter: 43200 } } };
   assert.deepEqual(r.end[0].quota, quota);
@@ -139,7 +145,7 @@ test('end carries the quota when the endpoint sent it', async () => {
 test('end counts every attempt and the time they took', async () => {
   respond = (ctx) => (ctx.n === 1 ? { status: 503, body: 'busy' } : { ...ctx.defaultResponse(), delayMs: 200 });
   const r = record();
-  await m2m.getToken(opts({ retries: 2 }));
+  await m2m.getToken(opts(server, { retries: 2 }));
   await waitFor(() => r.end.length === 1, 'fetch:end');
   assert.equal(server.count, 2);
   assert.equal(r.start.length, 1, 'one start for the whole request, retries included');
@@ -150,7 +156,7 @@ test('end counts every attempt and the time they took', async () => {
 test('a failed fetch: end carries the TokenError and no expiresAt', async () => {
   respond = () => ({ status: 401, body: { error: 'invalid_client', error_description: 'Unauthorized' } });
   const r = record();
-  const o = opts();
+  const o = opts(server);
   const rejection = await m2m.getToken(o).then(() => assert.fail('resolved'), (err) => err);
   await waitFor(() => r.end.length === 1, 'fetch:end');
   assert.deepEqual(r.start, [{ tokenUrl: server.url, clientId: o.clientId, reason: 'miss' }]);
@@ -168,19 +174,20 @@ test('a failed fetch: end carries the TokenError and no expiresAt', async () => 
 test('100 concurrent callers: exactly one start and one end', async () => {
   respond = (ctx) => ({ ...ctx.defaultResponse(), delayMs: 50 });
   const r = record();
-  const o = opts();
+  const o = opts(server);
   const client = new m2m.TokenClient(o);
   await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? m2m.getTokenInfo(o) : client.getToken())));
   await waitFor(() => r.end.length >= 1, 'fetch:end');
-  await sleep(50); // a second, wrong, message would come right after the first
   assert.equal(server.count, 1);
-  assert.equal(r.start.length, 1);
-  assert.equal(r.end.length, 1);
+  const seen = await beforeProbe(r); // a second, wrong, message would be in by then
+  assert.equal(server.count, 2, 'no request but the probe\'s since');
+  assert.equal(seen.start.length, 1);
+  assert.equal(seen.end.length, 1);
 });
 
 test('a subscriber to fetch:end alone still gets every end, with the start fields', async () => {
   const r = record([END]);
-  const o = opts();
+  const o = opts(server);
   await m2m.getToken(o);
   await waitFor(() => r.end.length === 1, 'fetch:end');
   assert.equal(r.end[0].tokenUrl, server.url);
@@ -196,11 +203,11 @@ const REFRESH = { expiresIn: 63, leewaySeconds: 60, hitAfterMs: 2850 };
 
 test('refresh ahead: reason refresh, published on this thread after the hit that started it', async () => {
   respond = (ctx) => ({ ...ctx.defaultResponse(), body: { ...ctx.defaultResponse().body, expires_in: REFRESH.expiresIn } });
-  const o = opts({ leewaySeconds: REFRESH.leewaySeconds });
+  const o = opts(server, { leewaySeconds: REFRESH.leewaySeconds });
   const fetchedAt = Date.now();
   await m2m.getToken(o);
   const r = record();
-  await sleep(fetchedAt + REFRESH.hitAfterMs - Date.now());
+  await sleep(fetchedAt + REFRESH.hitAfterMs - Date.now()); // the behaviour: the token ages into its refresh window
   const hit = await m2m.getTokenInfo(o);
   assert.equal(hit.fromCache, true);
   await waitFor(() => r.end.length === 1, 'the refresh fetch:end');
@@ -235,7 +242,7 @@ async function withWorker(fn) {
 
 test('a call in a worker publishes in that worker, not in the main thread', () => withWorker(async (worker) => {
   const r = record();
-  const o = opts();
+  const o = opts(server);
   const info = await worker.call('info', { options: o });
   assert.equal(info.fromCache, false);
   const seen = await workerMessagesUntilEnd(worker);
@@ -243,37 +250,34 @@ test('a call in a worker publishes in that worker, not in the main thread', () =
   const ends = seen.filter((m) => m.channel === END).map((m) => m.message);
   assert.equal(ends.length, 1);
   assert.equal(ends[0].expiresAt, info.expiresAt);
-  await sleep(20);
-  assert.deepEqual(r.all, [], 'the main thread saw nothing of the worker\'s fetch');
+  assert.deepEqual((await beforeProbe(r)).all, [], 'the main thread saw nothing of the worker\'s fetch');
 
-  // And the other way round: a miss on the main thread is not published in the worker.
-  await m2m.getToken(opts());
-  await waitFor(() => r.end.length === 1, 'main fetch:end');
+  // And the other way round: the probe, a miss on the main thread, is not published in the worker.
+  assert.equal(r.end.length, 1, 'the probe\'s fetch:end');
   assert.deepEqual(await worker.call('messages'), []);
 }));
 
 test('a refresh started by a hit in a worker is published in that worker only', () => withWorker(async (worker) => {
   respond = (ctx) => ({ ...ctx.defaultResponse(), body: { ...ctx.defaultResponse().body, expires_in: REFRESH.expiresIn } });
-  const o = opts({ leewaySeconds: REFRESH.leewaySeconds });
+  const o = opts(server, { leewaySeconds: REFRESH.leewaySeconds });
   const fetchedAt = Date.now();
   await m2m.getToken(o); // the miss on the main thread
   assert.equal((await worker.call('info', { options: o })).fromCache, true); // the worker's view, before the refresh point
   await worker.call('messages');
   const r = record();
-  await sleep(fetchedAt + REFRESH.hitAfterMs - Date.now());
+  await sleep(fetchedAt + REFRESH.hitAfterMs - Date.now()); // the behaviour: the token ages into its refresh window
   assert.equal((await worker.call('info', { options: o })).fromCache, true);
   const seen = await workerMessagesUntilEnd(worker);
   assert.equal(server.count, 2);
   assert.deepEqual(seen.filter((m) => m.channel === START).map((m) => m.message), [{ tokenUrl: server.url, clientId: o.clientId, reason: 'refresh' }]);
   assert.equal(seen.filter((m) => m.channel === END)[0]?.message.reason, 'refresh');
-  await sleep(20);
-  assert.deepEqual(r.all, [], 'the main thread did not start the refresh');
+  assert.deepEqual((await beforeProbe(r)).all, [], 'the main thread did not start the refresh');
 }));
 
 // ---- invalidate ----
 
 test('invalidate() publishes { tokenUrl, clientId, audience?, scope: entry }; clearCache() scope all', async () => {
-  const o = opts({ audience: 'urn:api' });
+  const o = opts(server, { audience: 'urn:api' });
   const client = new m2m.TokenClient(o);
   await client.getToken();
   const r = record([INVALIDATE]);
@@ -287,7 +291,7 @@ test('invalidate() publishes { tokenUrl, clientId, audience?, scope: entry }; cl
   assert.equal(r.invalidate.length, 2);
   assert.deepEqual(r.invalidate[1], { tokenUrl: server.url, clientId: o.clientId, audience: 'urn:api', scope: 'entry' });
 
-  const plain = opts();
+  const plain = opts(server);
   await m2m.getToken(plain);
   m2m.invalidate(plain);
   await tick();
@@ -300,7 +304,7 @@ test('invalidate() publishes { tokenUrl, clientId, audience?, scope: entry }; cl
 });
 
 test('invalidate in a worker publishes in that worker', () => withWorker(async (worker) => {
-  const o = opts();
+  const o = opts(server);
   await worker.call('info', { options: o });
   await worker.call('messages');
   const r = record();
@@ -314,13 +318,6 @@ test('invalidate in a worker publishes in that worker', () => withWorker(async (
 // ---- nothing secret ----
 
 /** A port nothing listens on. */
-const closedPort = () => new Promise((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
-  });
-});
-
 /** Runs each [respond, options] twice through a client, invalidates it; returns the recorder. */
 async function publishFrom(calls) {
   const r = record();
@@ -355,18 +352,18 @@ test('no message carries a client secret, private key, access token or proxy pas
   // A careless server echoes what it received into its error description.
   const careless = (ctx) => ({ status: 401, body: { error: 'invalid_client', error_description: `bad ${ctx.rawBody} ${ctx.headers.authorization}` } });
   const quota = { 'Auth0-Client-Quota-Limit': 'b=per_hour;q=10;r=7;t=3540' };
-  const basicClients = [opts({ clientSecret: secret, authMethod: 'client_secret_basic' }), opts({ clientSecret: secret, authMethod: 'client_secret_basic' })];
+  const basicClients = [opts(server, { clientSecret: secret, authMethod: 'client_secret_basic' }), opts(server, { clientSecret: secret, authMethod: 'client_secret_basic' })];
   let r;
   try {
     r = await publishFrom([
-      [undefined, opts({ clientSecret: secret })],
+      [undefined, opts(server, { clientSecret: secret })],
       [undefined, basicClients[0]],
-      [careless, opts({ clientSecret: secret })],
+      [careless, opts(server, { clientSecret: secret })],
       [careless, basicClients[1]],
-      [undefined, opts({ clientSecret: undefined, privateKey: pem, keyId: 'k1' })],
-      [careless, opts({ clientSecret: undefined, privateKey: pem })],
-      [(ctx) => ({ ...ctx.defaultResponse(), headers: quota }), opts({ clientSecret: secret, proxy: proxy.urlWith('u', proxyPassword) })],
-      [undefined, opts({ clientSecret: secret, proxy: proxy.urlWith('u', `${proxyPassword}-wrong`) })],
+      [undefined, opts(server, { clientSecret: undefined, privateKey: pem, keyId: 'k1' })],
+      [careless, opts(server, { clientSecret: undefined, privateKey: pem })],
+      [(ctx) => ({ ...ctx.defaultResponse(), headers: quota }), opts(server, { clientSecret: secret, proxy: proxy.urlWith('u', proxyPassword) })],
+      [undefined, opts(server, { clientSecret: secret, proxy: proxy.urlWith('u', `${proxyPassword}-wrong`) })],
     ]);
   } finally {
     await proxy.close();
@@ -376,7 +373,6 @@ test('no message carries a client secret, private key, access token or proxy pas
   assert.ok(server.issued.length >= 3);
 
   // The Basic credential as RFC 6749 §2.3.1 builds it, whichever form-encoding flavour.
-  const formEncode = (v) => new URLSearchParams({ v }).toString().slice(2);
   const basics = basicClients.flatMap(({ clientId }) => [encodeURIComponent, formEncode]
     .map((enc) => Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')));
   assertNoneShown(r.all, [
@@ -397,7 +393,7 @@ test('no message carries a client secret, private key, access token or proxy pas
 test('no message carries a store password', async () => {
   const storePassword = `st0re-pw-${crypto.randomBytes(6).toString('hex')}`;
   // An unreachable store never fails a call: the token comes from the endpoint.
-  const r = await publishFrom([[undefined, opts({ store: `redis://user:${storePassword}@127.0.0.1:${await closedPort()}` })]]);
+  const r = await publishFrom([[undefined, opts(server, { store: `redis://user:${storePassword}@127.0.0.1:${await freePort()}` })]]);
   assert.ok(r.end.some((m) => m.expiresAt !== undefined), 'the token was fetched');
   assertNoneShown(r.all, [storePassword, ...server.issued]);
 });
@@ -406,13 +402,12 @@ test('no message carries a store password', async () => {
 
 test('with no subscriber nothing is published, calls work, and nothing arrives late', async () => {
   for (const name of [START, END, INVALIDATE]) assert.equal(diagnostics.channel(name).hasSubscribers, false, name);
-  const o = opts();
+  const o = opts(server);
   const info = await m2m.getTokenInfo(o);
   assert.equal(info.accessToken, server.issued[0]);
   assert.equal(m2m.invalidate(o), true);
   respond = () => ({ status: 500, body: 'down' });
-  await assert.rejects(m2m.getToken(opts()), { code: 'ERR_HTTP_STATUS' });
+  await assert.rejects(m2m.getToken(opts(server)), { code: 'ERR_HTTP_STATUS' });
   const r = record();
-  await sleep(50);
-  assert.deepEqual(r.all, []);
+  assert.deepEqual((await beforeProbe(r)).all, []);
 });

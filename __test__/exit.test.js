@@ -6,28 +6,15 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { execFile } = require('node:child_process');
 
-const { withServer, uid } = require('./helpers/token-server');
+const { withServer } = require('./helpers/token-server');
+const { runModeChild, assertExited } = require('./helpers/child');
 
 const EXIT_BOUND_MS = 5000; // generous: "exits promptly", not a speed test
 const child = path.join(__dirname, 'fixtures-scripts', 'exit-child.js');
 
-/** Runs the child script; resolves with its exit code, output and run time. Killed after 40 s. */
-function run(server, mode) {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    execFile(process.execPath, [child, server.url, uid(mode), mode], { timeout: 40000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? err.code : 0, killed: Boolean(err && err.killed), stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
-
-function assertExited(r, boundMs) {
-  assert.equal(r.killed, false, `the child hung (killed after ${r.ms} ms)`);
-  assert.equal(r.code, 0, `exit code (stderr: ${r.stderr})`);
-  assert.ok(r.ms < boundMs, `the child took ${r.ms} ms to exit (bound ${boundMs} ms)`);
-}
+/** Runs the child script; its exit code, output and run time. Killed after 40 s. */
+const run = (server, mode) => runModeChild(child, server, mode, { timeoutMs: 40000 });
 
 test('a script that got a token (promise) exits by itself', () => withServer({}, async (server) => {
   const r = await run(server, 'promise');

@@ -15,6 +15,7 @@ const { startTokenServer, uid } = require('./helpers/token-server');
 const { startResourceServer } = require('./helpers/resource-server');
 const { forkFleet } = require('./helpers/fleet');
 const { startRedis, redisAvailable } = require('./helpers/redis-server');
+const { requires } = require('./helpers/skip');
 
 const limits = { timeout: 30000 }; // a hang fails the test
 
@@ -274,7 +275,7 @@ test('a cache hit makes no call into Rust on the request path', limits, async ()
   assert.equal(m2m.stats().hits, before + 1, 'a hit is still counted');
 });
 
-test('4 processes sharing a Redis store, 50 concurrent fetches each after a revoke: 1 new token request for the fleet', { ...limits, skip: !redisAvailable() && 'redis-server not installed' }, async () => {
+test('4 processes sharing a Redis store, 50 concurrent fetches each after a revoke: 1 new token request for the fleet', { ...limits, ...requires(redisAvailable(), 'redis-server is not installed') }, async () => {
   const redis = await startRedis();
   const fleet = await forkFleet(4);
   try {

@@ -6,47 +6,21 @@
 const { test, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { execFile } = require('node:child_process');
 const { setTimeout: sleep } = require('node:timers/promises');
 
 const m2m = require('..');
-const { withServer, uid } = require('./helpers/token-server');
+const { withServer } = require('./helpers/token-server');
+const { clientOptions } = require('./helpers/options');
+const { observeCallback } = require('./helpers/callbacks');
+const { waitFor } = require('./helpers/wait');
+const { runNode } = require('./helpers/child');
+const { fetchEnds } = require('./helpers/fetch-ends');
 
-const opts = (server, extra = {}) => ({ tokenUrl: server.url, clientId: uid('g'), clientSecret: 'secret', ...extra });
-
-async function waitFor(predicate, what, timeoutMs = 5000) {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+const opts = clientOptions('g');
 
 const near = (actual, expected, tolerance, what) => {
   assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} not within ${tolerance} of ${expected}`);
 };
-
-/**
- * Calls `start(callback)`; resolves with { args, calls, sync } once the
- * callback has been called and 50 ms more have passed without a second call.
- */
-function observeCallback(start) {
-  return new Promise((resolve) => {
-    let returned = false;
-    let sync = false;
-    let calls = 0;
-    let args;
-    const ret = start((...a) => {
-      calls++;
-      if (!returned) sync = true;
-      if (calls === 1) {
-        args = a;
-        setTimeout(() => resolve({ args, calls, sync, ret }), 50);
-      }
-    });
-    returned = true;
-  });
-}
 
 const rejectWrongSecret = (ctx) => (ctx.form.client_secret === 'wrong'
   ? { status: 401, body: { error: 'access_denied', error_description: 'Unauthorized' } }
@@ -151,13 +125,14 @@ test('single flight: concurrent callers share one failed request too', () => wit
 
 // ---- 3. leeway and expiry sources ----
 
-test('leeway: no token is handed out within leewaySeconds of its expiry', () => withServer({ expiresIn: 62 }, async (server) => {
+test('leeway: no token is handed out within leewaySeconds of its expiry', () => withServer({ expiresIn: 61 }, async (server) => {
   const o = opts(server, { leewaySeconds: 60 });
   const first = await m2m.getTokenInfo(o);
   const t0 = Date.now();
   assert.equal(first.fromCache, false);
   assert.equal((await m2m.getTokenInfo(o)).fromCache, true);
-  await sleep(2100 - (Date.now() - t0));
+  // The behaviour: the token (usable 1 s) ages into its leeway; 100 ms of margin.
+  await sleep(1100 - (Date.now() - t0));
   const later = await m2m.getTokenInfo(o);
   assert.equal(later.fromCache, false);
   assert.equal(later.accessToken, server.issued[1]);
@@ -169,7 +144,7 @@ test('leeway: the default is 60 s', () => withServer({ expiresIn: 61 }, async (s
   const o = opts(server);
   const first = await m2m.getToken(o);
   const t0 = Date.now();
-  await sleep(1100 - (Date.now() - t0));
+  await sleep(1100 - (Date.now() - t0)); // the behaviour: the token (usable 1 s) ages into the default leeway
   const later = await m2m.getTokenInfo(o);
   assert.equal(later.fromCache, false);
   assert.notEqual(later.accessToken, first);
@@ -218,12 +193,15 @@ test('refresh ahead: after 90 % of the usable lifetime a hit answers at once and
   const t0 = Date.now();
   const base = m2m.stats();
 
+  // The behaviour: the token ages, first to half its usable lifetime, then
+  // just past the 90 % point (2.7 s) where a hit starts the refresh.
   await sleep(1500);
   assert.equal((await m2m.getTokenInfo(o)).accessToken, old.accessToken);
-  await sleep(1250 - (Date.now() - t0 - 1500));
+  await sleep(t0 + 2750 - Date.now());
   assert.equal(server.count, 1, 'no refresh before 90 % of the usable lifetime');
 
   // At ~2.75 s: the hit answers with the old token and does not wait on the refresh.
+  const ends = fetchEnds(o.clientId);
   const started = Date.now();
   const hit = await m2m.getTokenInfo(o);
   assert.ok(Date.now() - started < 500, 'the hit did not wait on the (1 s) refresh');
@@ -236,7 +214,10 @@ test('refresh ahead: after 90 % of the usable lifetime a hit answers at once and
   assert.equal(server.count, 2, 'exactly one background request');
   assert.equal(m2m.stats().refreshes - base.refreshes, 1);
 
-  await sleep(server.requests[1].at + 1200 - Date.now());
+  // Once the refresh (held 1 s by the server) has landed, hits answer with the new token.
+  await waitFor(() => ends.length === 1, 'the refresh\'s fetch:end', 3000);
+  ends.stop();
+  assert.equal(ends[0].reason, 'refresh');
   const later = await m2m.getTokenInfo(o);
   assert.equal(later.accessToken, server.issued[1]);
   assert.notEqual(later.accessToken, old.accessToken);
@@ -288,11 +269,7 @@ test('callbacks: exactly once, never synchronous, (err) on invalid options and o
 }));
 
 const script = path.join(__dirname, 'fixtures-scripts', 'callback-throws.js');
-const runChild = (args) => new Promise((resolve) => {
-  execFile(process.execPath, [script, ...args], { timeout: 15000 }, (err, stdout, stderr) => {
-    resolve({ code: err ? err.code : 0, signal: err && err.signal, stdout, stderr });
-  });
-});
+const runChild = (args) => runNode([script, ...args], { timeoutMs: 15000 });
 
 test('callbacks: an exception thrown in a callback is an uncaughtException, and no second call', () => withServer({ respond: rejectWrongSecret }, async (server) => {
   const cases = [

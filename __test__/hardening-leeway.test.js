@@ -14,6 +14,9 @@ const { Worker } = require('node:worker_threads');
 
 const m2m = require('..');
 const { startTokenServer, uid } = require('./helpers/token-server');
+const { viaCallback } = require('./helpers/callbacks');
+const { settle } = require('./helpers/outcomes');
+const { startGate, release } = require('./helpers/start-gate');
 
 const ROOT = path.join(__dirname, '..');
 const DELAY_MS = 300; // long enough for the second caller to join the first one's request
@@ -29,17 +32,14 @@ function pair() {
   return { short: { ...shared, leewaySeconds: 0 }, long: { ...shared, leewaySeconds: 200 } };
 }
 
-const settle = (promise) => promise.then((value) => ({ value }), (err) => ({ err }));
-const viaCallback = (start) => new Promise((resolve) => start((err, value) => resolve(err ? { err } : { value })));
 
 // Each way to call, resolving to { value } (an access token) or { err }.
 const styles = {
   'getToken(options)': (o) => settle(m2m.getToken(o)),
   'getTokenInfo(options)': (o) => settle(m2m.getTokenInfo(o).then((i) => i.accessToken)),
   'client.getToken()': (o) => settle(new m2m.TokenClient(o).getToken()),
-  'client.getTokenInfo(callback)': (o) => viaCallback((cb) => new m2m.TokenClient(o).getTokenInfo(cb))
-    .then((r) => (r.err ? r : { value: r.value.accessToken })),
-  'getToken(options, callback)': (o) => viaCallback((cb) => m2m.getToken(o, cb)),
+  'client.getTokenInfo(callback)': (o) => settle(viaCallback((cb) => new m2m.TokenClient(o).getTokenInfo(cb)).then((i) => i.accessToken)),
+  'getToken(options, callback)': (o) => settle(viaCallback((cb) => m2m.getToken(o, cb))),
 };
 
 function assertJudgedByOwnLeeway(short, long, where) {
@@ -87,35 +87,21 @@ function callInWorker(options, sab) {
   const source = `
     const { parentPort, workerData } = require('node:worker_threads');
     const m2m = require(workerData.root);
-    const flags = new Int32Array(workerData.sab);
-    Atomics.add(flags, 1, 1);
-    Atomics.wait(flags, 0, 0);
+    require(workerData.gate).armAndWait(workerData.sab);
     m2m.getToken(workerData.options).then(
       (value) => parentPort.postMessage({ value }),
       (err) => parentPort.postMessage({ err: { code: err.code, message: err.message } }),
     );`;
-  const worker = new Worker(source, { eval: true, workerData: { root: ROOT, options, sab } });
+  const worker = new Worker(source, { eval: true, workerData: { root: ROOT, gate: require.resolve('./helpers/start-gate'), options, sab } });
   return new Promise((resolve, reject) => {
     worker.once('message', (msg) => { resolve(msg); worker.terminate(); });
     worker.once('error', reject);
   });
 }
 
-/** Waits until `count` workers have armed, then starts them. */
-async function release(sab, count) {
-  const flags = new Int32Array(sab);
-  const deadline = Date.now() + 10000;
-  while (Atomics.load(flags, 1) < count) {
-    assert.ok(Date.now() < deadline, 'workers did not start');
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-  Atomics.store(flags, 0, 1);
-  Atomics.notify(flags, 0);
-}
-
 test('across threads: the 200 s caller in a worker joins the 0 s caller on the main thread', async () => {
   const { short, long } = pair();
-  const sab = new SharedArrayBuffer(8);
+  const sab = startGate();
   const inWorker = callInWorker(long, sab);
   await release(sab, 1);
   // The worker starts first; the main thread joins while the request is out.
@@ -126,7 +112,7 @@ test('across threads: the 200 s caller in a worker joins the 0 s caller on the m
 
 test('across threads: the 0 s caller in a worker joins the 200 s caller on the main thread', async () => {
   const { short, long } = pair();
-  const sab = new SharedArrayBuffer(8);
+  const sab = startGate();
   const inWorker = callInWorker(short, sab);
   const onMain = settle(m2m.getToken(long));
   await release(sab, 1);

@@ -12,7 +12,10 @@ const { test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 
 const m2m = require('..');
-const { startTokenServer, uid } = require('./helpers/token-server');
+const { startTokenServer } = require('./helpers/token-server');
+const { clientOptions } = require('./helpers/options');
+const { viaCallback } = require('./helpers/callbacks');
+const { withPolluted } = require('./helpers/pollution');
 
 const SECRET = 'opt-secret-Zq7';
 
@@ -27,14 +30,10 @@ function respondFailing(ctx) {
   return undefined;
 }
 
-const base = (extra = {}) => ({ tokenUrl: server.url, clientId: uid('opt'), clientSecret: SECRET, ...extra });
+const base = clientOptions('opt', { clientSecret: SECRET });
 
 /** The form fields of a request as sent: from the raw body, so nothing inherited shows up. */
 const sentForm = (request) => new URLSearchParams(request.rawBody);
-
-const viaCallback = (start) => new Promise((resolve, reject) => {
-  start((err, value) => (err ? reject(err) : resolve(value)));
-});
 
 /** Every way to ask for a token with these options; each resolves with the access token. */
 const callStyles = {
@@ -46,15 +45,6 @@ const callStyles = {
 };
 
 /** Runs `fn` while Object.prototype[key] = value (enumerable, as an assignment makes it). */
-async function withPolluted(key, value, fn) {
-  Object.defineProperty(Object.prototype, key, { value, enumerable: true, configurable: true, writable: true });
-  try {
-    return await fn();
-  } finally {
-    delete Object.prototype[key];
-  }
-}
-
 // Each polluted key with a value that would show if it were used.
 const pollutions = [
   ['scope', 'polluted:scope', (r) => assert.equal(sentForm(r).has('scope'), false, 'scope was sent')],
@@ -78,7 +68,7 @@ for (const [key, value, checkRequest] of pollutions) {
     await withPolluted(key, value, async () => {
       for (const [style, call] of Object.entries(callStyles)) {
         server.reset();
-        const token = await call(base()).catch((err) => assert.fail(`${style}: ${err.code} ${err.message}`));
+        const token = await call(base(server)).catch((err) => assert.fail(`${style}: ${err.code} ${err.message}`));
         assert.equal(server.count, 1, style);
         assert.equal(token, server.issued[0], style);
         checkRequest(server.requests[0]);
@@ -88,7 +78,7 @@ for (const [key, value, checkRequest] of pollutions) {
 }
 
 test('a polluted Object.prototype.tokenUrl / clientSecret / clientId never completes missing options', async () => {
-  const { tokenUrl, clientSecret, clientId } = base();
+  const { tokenUrl, clientSecret, clientId } = base(server);
   const cases = [
     ['tokenUrl', server.url, { clientId, clientSecret }],
     ['clientSecret', SECRET, { tokenUrl, clientId }],
@@ -109,7 +99,7 @@ test('a polluted Object.prototype.tokenUrl / clientSecret / clientId never compl
 
 test('a polluted Object.prototype.retries is not used: the default of 2 retries holds', async () => {
   await withPolluted('retries', 0, async () => {
-    const err = await m2m.getToken(base({ tokenUrl: `${server.origin}/fail` })).then(() => assert.fail('resolved'), (e) => e);
+    const err = await m2m.getToken(base(server, { tokenUrl: `${server.origin}/fail` })).then(() => assert.fail('resolved'), (e) => e);
     assert.equal(err.code, 'ERR_HTTP_STATUS');
   });
   assert.equal(server.count, 3);
@@ -119,7 +109,7 @@ test('a polluted key inside extraParams is never sent (only own enumerable keys 
   await withPolluted('organization', 'org_polluted', async () => {
     for (const [style, call] of Object.entries(callStyles)) {
       server.reset();
-      await call(base({ extraParams: { resource: 'own' } }));
+      await call(base(server, { extraParams: { resource: 'own' } }));
       const form = sentForm(server.requests[0]);
       assert.equal(form.get('resource'), 'own', style);
       assert.equal(form.has('organization'), false, `${style}: inherited extraParams key was sent`);
@@ -128,7 +118,7 @@ test('a polluted key inside extraParams is never sent (only own enumerable keys 
 });
 
 test('invalidate(options) with a polluted prototype names the same entry as without it', async () => {
-  const options = base();
+  const options = base(server);
   await m2m.getToken(options);
   await withPolluted('scope', 'polluted:scope', async () => {
     assert.equal(m2m.invalidate({ ...options }), true, 'the entry of these options was not the one dropped');
@@ -140,7 +130,7 @@ test('invalidate(options) with a polluted prototype names the same entry as with
 test('the memo of getToken(options) never hands the client of other options because of pollution', async () => {
   // A client with scope A is memoized; then options without a scope, while
   // Object.prototype.scope is A: they must get their own (scope-less) entry.
-  const options = base();
+  const options = base(server);
   await m2m.getToken({ ...options, scope: 'read:a' });
   await withPolluted('scope', 'read:a', async () => {
     await m2m.getToken({ ...options });
@@ -153,7 +143,7 @@ test('an extraParams key __proto__ (as JSON.parse makes) is sent, by every entry
   for (const [style, call] of Object.entries(callStyles)) {
     server.reset();
     const extraParams = JSON.parse('{"__proto__":"proto-value","organization":"org_1"}');
-    await call(base({ extraParams }));
+    await call(base(server, { extraParams }));
     const form = sentForm(server.requests[0]);
     assert.equal(form.get('organization'), 'org_1', style);
     assert.equal(form.get('__proto__'), 'proto-value', `${style}: the __proto__ param was dropped`);
@@ -161,7 +151,7 @@ test('an extraParams key __proto__ (as JSON.parse makes) is sent, by every entry
 });
 
 test('extraParams with and without a __proto__ key are different entries', async () => {
-  const options = base();
+  const options = base(server);
   const a = await m2m.getToken({ ...options, extraParams: { organization: 'o' } });
   const b = await m2m.getToken({ ...options, extraParams: JSON.parse('{"organization":"o","__proto__":"p"}') });
   assert.notEqual(a, b);
@@ -173,7 +163,7 @@ function throwingOptionCases() {
   const cases = [];
   for (const key of ['scope', 'clientId', 'clientSecret', 'tokenUrl', 'extraParams']) {
     const thrown = new Error(`getter of ${key} failed`);
-    const options = base();
+    const options = base(server);
     delete options[key];
     Object.defineProperty(options, key, { enumerable: true, get() { throw thrown; } });
     cases.push({ name: `a getter of ${key} that throws`, options, thrown, names: key });
@@ -182,16 +172,16 @@ function throwingOptionCases() {
     const thrown = new RangeError('param getter failed');
     const extraParams = {};
     Object.defineProperty(extraParams, 'organization', { enumerable: true, get() { throw thrown; } });
-    cases.push({ name: 'a getter inside extraParams that throws', options: base({ extraParams }), thrown, names: 'extraParams' });
+    cases.push({ name: 'a getter inside extraParams that throws', options: base(server, { extraParams }), thrown, names: 'extraParams' });
   }
   {
-    const { proxy, revoke } = Proxy.revocable(base(), {});
+    const { proxy, revoke } = Proxy.revocable(base(server), {});
     revoke();
     cases.push({ name: 'a revoked Proxy', options: proxy, thrown: TypeError });
   }
   {
     const thrown = new Error('trap failed');
-    const options = new Proxy(base(), { get() { throw thrown; }, getOwnPropertyDescriptor() { throw thrown; } });
+    const options = new Proxy(base(server), { get() { throw thrown; }, getOwnPropertyDescriptor() { throw thrown; } });
     cases.push({ name: 'a Proxy whose traps throw', options, thrown });
   }
   assert.equal(cases.length, THROWING_CASES);
@@ -254,7 +244,7 @@ test('a callback with throwing options is called once, asynchronously, with the 
 });
 
 test('an own getter is read (own accessors are own properties)', async () => {
-  const options = base();
+  const options = base(server);
   const scope = 'read:getter';
   Object.defineProperty(options, 'scope', { enumerable: true, get: () => scope });
   await m2m.getToken(options);
@@ -263,10 +253,10 @@ test('an own getter is read (own accessors are own properties)', async () => {
 
 test('store and proxy: type checks (proxy may be a string or false, never true)', async () => {
   for (const bad of [{ proxy: true }, { proxy: 1 }, { proxy: {} }, { store: 1 }, { store: false }, { store: {} }]) {
-    assert.throws(() => new m2m.TokenClient(base(bad)), { code: 'ERR_INVALID_OPTIONS' }, JSON.stringify(bad));
-    await assert.rejects(m2m.getToken(base(bad)), { code: 'ERR_INVALID_OPTIONS' }, JSON.stringify(bad));
+    assert.throws(() => new m2m.TokenClient(base(server, bad)), { code: 'ERR_INVALID_OPTIONS' }, JSON.stringify(bad));
+    await assert.rejects(m2m.getToken(base(server, bad)), { code: 'ERR_INVALID_OPTIONS' }, JSON.stringify(bad));
   }
   // proxy: false ignores the environment; store 'memory' is the default.
-  const token = await m2m.getToken(base({ proxy: false, store: 'memory' }));
+  const token = await m2m.getToken(base(server, { proxy: false, store: 'memory' }));
   assert.equal(token, server.issued[0]);
 });

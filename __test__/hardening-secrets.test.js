@@ -17,6 +17,7 @@ const util = require('node:util');
 
 const m2m = require('..');
 const { startTokenServer, uid } = require('./helpers/token-server');
+const { formEncode } = require('./helpers/options');
 
 // Characters that form-encoding and Basic encoding change: space, +, &, =,
 // %, /, :, quotes, non-ASCII (two- and three-byte UTF-8).
@@ -26,7 +27,6 @@ const SECRETS = [
   'only-ascii-but-long-secret-value-Q3',
 ];
 
-const formEncode = (value) => new URLSearchParams({ v: value }).toString().slice(2);
 const basicCredentials = (id, secret) => Buffer.from(`${formEncode(id)}:${formEncode(secret)}`).toString('base64');
 
 // What the endpoint echoes back, from the request it received.

@@ -11,13 +11,15 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 
 const m2m = require('..');
-const { startTokenServer, uid } = require('./helpers/token-server');
+const { startTokenServer } = require('./helpers/token-server');
+const { clientOptions } = require('./helpers/options');
+const { observeCallback } = require('./helpers/callbacks');
 
 let server;
 before(async () => { server = await startTokenServer(); });
 after(() => server.close());
 
-const base = () => ({ tokenUrl: server.url, clientId: uid('iv'), clientSecret: 'secret' });
+const base = clientOptions('iv');
 const withoutKey = (o, key) => { const c = { ...o }; delete c[key]; return c; };
 
 // [name, () => options, pattern the message must match (names the option)]
@@ -26,45 +28,45 @@ const invalid = [
   ['options "x"', () => 'x', /options/],
   ['options []', () => [], /options/],
   ['options undefined', () => undefined, /options/],
-  ['missing clientId', () => withoutKey(base(), 'clientId'), /clientId/],
-  ['clientId 5', () => ({ ...base(), clientId: 5 }), /clientId/],
-  ['clientId empty', () => ({ ...base(), clientId: '' }), /clientId/],
-  ['both domain and tokenUrl', () => ({ ...base(), domain: 'x.example.com' }), /domain|tokenUrl/],
-  ['neither domain nor tokenUrl', () => withoutKey(base(), 'tokenUrl'), /domain|tokenUrl/],
-  ['domain with a path', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'x.example.com/oauth' }), /domain/],
-  ['domain with a query', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'x.example.com?a=b' }), /domain/],
-  ['domain with userinfo', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'user:pw@x.example.com' }), /domain/],
-  ['domain with whitespace', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'x.example .com' }), /domain/],
-  ['domain with surrounding whitespace', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: ' x.example.com ' }), /domain/],
-  ['domain http://', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'http://x.example.com' }), /domain/],
-  ['domain ftp://', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'ftp://x.example.com' }), /domain/],
-  ['domain empty', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: '' }), /domain/],
-  ['domain 5', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 5 }), /domain/],
-  ['tokenUrl http:// to a non-loopback host', () => ({ ...base(), tokenUrl: 'http://example.com/t' }), /tokenUrl/],
-  ['tokenUrl "not a url"', () => ({ ...base(), tokenUrl: 'not a url' }), /tokenUrl/],
-  ['tokenUrl ftp://', () => ({ ...base(), tokenUrl: 'ftp://127.0.0.1/t' }), /tokenUrl/],
-  ['authMethod "nope"', () => ({ ...base(), authMethod: 'nope' }), /authMethod/],
-  ['client_secret_post without clientSecret', () => ({ ...withoutKey(base(), 'clientSecret'), authMethod: 'client_secret_post' }), /clientSecret/],
-  ['client_secret_basic without clientSecret', () => ({ ...withoutKey(base(), 'clientSecret'), authMethod: 'client_secret_basic' }), /clientSecret/],
-  ['default auth method without clientSecret', () => withoutKey(base(), 'clientSecret'), /clientSecret/],
-  ['private_key_jwt without privateKey', () => ({ ...base(), authMethod: 'private_key_jwt' }), /privateKey/],
-  ['privateKey "garbage"', () => ({ ...withoutKey(base(), 'clientSecret'), privateKey: 'garbage' }), /privateKey/],
-  ['signingAlgorithm "HS256"', () => ({ ...withoutKey(base(), 'clientSecret'), privateKey: rsaPem, signingAlgorithm: 'HS256' }), /signingAlgorithm/],
-  ['leewaySeconds -1', () => ({ ...base(), leewaySeconds: -1 }), /leewaySeconds/],
-  ['leewaySeconds NaN', () => ({ ...base(), leewaySeconds: NaN }), /leewaySeconds/],
-  ['leewaySeconds "60"', () => ({ ...base(), leewaySeconds: '60' }), /leewaySeconds/],
-  ['timeoutMs 0', () => ({ ...base(), timeoutMs: 0 }), /timeoutMs/],
-  ['timeoutMs -1', () => ({ ...base(), timeoutMs: -1 }), /timeoutMs/],
-  ['timeoutMs Infinity', () => ({ ...base(), timeoutMs: Infinity }), /timeoutMs/],
-  ['retries 1.5', () => ({ ...base(), retries: 1.5 }), /retries/],
-  ['retries -1', () => ({ ...base(), retries: -1 }), /retries/],
-  ['extraParams "x"', () => ({ ...base(), extraParams: 'x' }), /extraParams/],
-  ['extraParams {a: 1}', () => ({ ...base(), extraParams: { a: 1 } }), /extraParams/],
-  ['extraParams {grant_type: "password"}', () => ({ ...base(), extraParams: { grant_type: 'password' } }), /extraParams/],
-  ['extraParams {client_id: "x"}', () => ({ ...base(), extraParams: { client_id: 'x' } }), /extraParams/],
-  ['scope 5', () => ({ ...base(), scope: 5 }), /scope/],
-  ['audience {}', () => ({ ...base(), audience: {} }), /audience/],
-  ['ca "not pem"', () => ({ ...base(), ca: 'not pem' }), /\bca\b/],
+  ['missing clientId', () => withoutKey(base(server), 'clientId'), /clientId/],
+  ['clientId 5', () => ({ ...base(server), clientId: 5 }), /clientId/],
+  ['clientId empty', () => ({ ...base(server), clientId: '' }), /clientId/],
+  ['both domain and tokenUrl', () => ({ ...base(server), domain: 'x.example.com' }), /domain|tokenUrl/],
+  ['neither domain nor tokenUrl', () => withoutKey(base(server), 'tokenUrl'), /domain|tokenUrl/],
+  ['domain with a path', () => ({ ...withoutKey(base(server), 'tokenUrl'), domain: 'x.example.com/oauth' }), /domain/],
+  ['domain with a query', () => ({ ...withoutKey(base(server), 'tokenUrl'), domain: 'x.example.com?a=b' }), /domain/],
+  ['domain with userinfo', () => ({ ...withoutKey(base(server), 'tokenUrl'), domain: 'user:pw@x.example.com' }), /domain/],
+  ['domain with whitespace', () => ({ ...withoutKey(base(server), 'tokenUrl'), domain: 'x.example .com' }), /domain/],
+  ['domain with surrounding whitespace', () => ({ ...withoutKey(base(server), 'tokenUrl'), domain: ' x.example.com ' }), /domain/],
+  ['domain http://', () => ({ ...withoutKey(base(server), 'tokenUrl'), domain: 'http://x.example.com' }), /domain/],
+  ['domain ftp://', () => ({ ...withoutKey(base(server), 'tokenUrl'), domain: 'ftp://x.example.com' }), /domain/],
+  ['domain empty', () => ({ ...withoutKey(base(server), 'tokenUrl'), domain: '' }), /domain/],
+  ['domain 5', () => ({ ...withoutKey(base(server), 'tokenUrl'), domain: 5 }), /domain/],
+  ['tokenUrl http:// to a non-loopback host', () => ({ ...base(server), tokenUrl: 'http://example.com/t' }), /tokenUrl/],
+  ['tokenUrl "not a url"', () => ({ ...base(server), tokenUrl: 'not a url' }), /tokenUrl/],
+  ['tokenUrl ftp://', () => ({ ...base(server), tokenUrl: 'ftp://127.0.0.1/t' }), /tokenUrl/],
+  ['authMethod "nope"', () => ({ ...base(server), authMethod: 'nope' }), /authMethod/],
+  ['client_secret_post without clientSecret', () => ({ ...withoutKey(base(server), 'clientSecret'), authMethod: 'client_secret_post' }), /clientSecret/],
+  ['client_secret_basic without clientSecret', () => ({ ...withoutKey(base(server), 'clientSecret'), authMethod: 'client_secret_basic' }), /clientSecret/],
+  ['default auth method without clientSecret', () => withoutKey(base(server), 'clientSecret'), /clientSecret/],
+  ['private_key_jwt without privateKey', () => ({ ...base(server), authMethod: 'private_key_jwt' }), /privateKey/],
+  ['privateKey "garbage"', () => ({ ...withoutKey(base(server), 'clientSecret'), privateKey: 'garbage' }), /privateKey/],
+  ['signingAlgorithm "HS256"', () => ({ ...withoutKey(base(server), 'clientSecret'), privateKey: rsaPem, signingAlgorithm: 'HS256' }), /signingAlgorithm/],
+  ['leewaySeconds -1', () => ({ ...base(server), leewaySeconds: -1 }), /leewaySeconds/],
+  ['leewaySeconds NaN', () => ({ ...base(server), leewaySeconds: NaN }), /leewaySeconds/],
+  ['leewaySeconds "60"', () => ({ ...base(server), leewaySeconds: '60' }), /leewaySeconds/],
+  ['timeoutMs 0', () => ({ ...base(server), timeoutMs: 0 }), /timeoutMs/],
+  ['timeoutMs -1', () => ({ ...base(server), timeoutMs: -1 }), /timeoutMs/],
+  ['timeoutMs Infinity', () => ({ ...base(server), timeoutMs: Infinity }), /timeoutMs/],
+  ['retries 1.5', () => ({ ...base(server), retries: 1.5 }), /retries/],
+  ['retries -1', () => ({ ...base(server), retries: -1 }), /retries/],
+  ['extraParams "x"', () => ({ ...base(server), extraParams: 'x' }), /extraParams/],
+  ['extraParams {a: 1}', () => ({ ...base(server), extraParams: { a: 1 } }), /extraParams/],
+  ['extraParams {grant_type: "password"}', () => ({ ...base(server), extraParams: { grant_type: 'password' } }), /extraParams/],
+  ['extraParams {client_id: "x"}', () => ({ ...base(server), extraParams: { client_id: 'x' } }), /extraParams/],
+  ['scope 5', () => ({ ...base(server), scope: 5 }), /scope/],
+  ['audience {}', () => ({ ...base(server), audience: {} }), /audience/],
+  ['ca "not pem"', () => ({ ...base(server), ca: 'not pem' }), /\bca\b/],
 ];
 
 const rsaPem = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
@@ -75,32 +77,6 @@ function checkError(err, pattern, name) {
   assert.equal(err.name, 'TokenError', name);
   assert.equal(err.code, 'ERR_INVALID_OPTIONS', `${name}: ${err.code}: ${err.message}`);
   assert.match(err.message, pattern, `${name}: the message does not name the option: ${JSON.stringify(err.message)}`);
-}
-
-/** Calls `start(cb)`; resolves { calls, sync, args, ret } 30 ms after the first call. */
-function observeCallback(start) {
-  return new Promise((resolve, reject) => {
-    let returned = false;
-    let sync = false;
-    let calls = 0;
-    let args;
-    let ret;
-    try {
-      ret = start((...a) => {
-        calls++;
-        if (!returned) sync = true;
-        if (calls === 1) {
-          args = a;
-          setTimeout(() => resolve({ args, calls, sync, ret }), 30);
-        }
-      });
-    } catch (err) {
-      reject(new Error(`threw synchronously: ${err && err.message}`));
-      return;
-    }
-    returned = true;
-    setTimeout(() => { if (calls === 0) reject(new Error('callback never called')); }, 2000);
-  });
 }
 
 for (const [name, make, pattern] of invalid) {
@@ -138,23 +114,23 @@ for (const [name, make, pattern] of invalid) {
 }
 
 test('invalid: a callback that is present but not a function', async () => {
-  const err = await m2m.getToken(base(), 'not a function').then(() => assert.fail('resolved'), (e) => e);
+  const err = await m2m.getToken(base(server), 'not a function').then(() => assert.fail('resolved'), (e) => e);
   checkError(err, /callback/, 'callback "x"');
 });
 
 // ---- accepted (construction only; no request) ----
 
 const accepted = [
-  ['domain "https://x.example.com/"', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'https://x.example.com/' })],
-  ['domain "x.example.com"', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'x.example.com' })],
-  ['domain "x.example.com:8443"', () => ({ ...withoutKey(base(), 'tokenUrl'), domain: 'x.example.com:8443' })],
-  ['tokenUrl http://127.0.0.1/t', () => ({ ...base(), tokenUrl: 'http://127.0.0.1/t' })],
-  ['tokenUrl http://127.5.5.5/t', () => ({ ...base(), tokenUrl: 'http://127.5.5.5/t' })],
-  ['tokenUrl http://[::1]/t', () => ({ ...base(), tokenUrl: 'http://[::1]/t' })],
-  ['tokenUrl http://localhost/t', () => ({ ...base(), tokenUrl: 'http://localhost/t' })],
-  ['tokenUrl https://example.com/t', () => ({ ...base(), tokenUrl: 'https://example.com/t' })],
-  ['private_key_jwt with a PKCS#8 RSA key', () => ({ ...withoutKey(base(), 'clientSecret'), privateKey: rsaPem })],
-  ['leewaySeconds 0, retries 0, timeoutMs 1', () => ({ ...base(), leewaySeconds: 0, retries: 0, timeoutMs: 1 })],
+  ['domain "https://x.example.com/"', () => ({ ...withoutKey(base(server), 'tokenUrl'), domain: 'https://x.example.com/' })],
+  ['domain "x.example.com"', () => ({ ...withoutKey(base(server), 'tokenUrl'), domain: 'x.example.com' })],
+  ['domain "x.example.com:8443"', () => ({ ...withoutKey(base(server), 'tokenUrl'), domain: 'x.example.com:8443' })],
+  ['tokenUrl http://127.0.0.1/t', () => ({ ...base(server), tokenUrl: 'http://127.0.0.1/t' })],
+  ['tokenUrl http://127.5.5.5/t', () => ({ ...base(server), tokenUrl: 'http://127.5.5.5/t' })],
+  ['tokenUrl http://[::1]/t', () => ({ ...base(server), tokenUrl: 'http://[::1]/t' })],
+  ['tokenUrl http://localhost/t', () => ({ ...base(server), tokenUrl: 'http://localhost/t' })],
+  ['tokenUrl https://example.com/t', () => ({ ...base(server), tokenUrl: 'https://example.com/t' })],
+  ['private_key_jwt with a PKCS#8 RSA key', () => ({ ...withoutKey(base(server), 'clientSecret'), privateKey: rsaPem })],
+  ['leewaySeconds 0, retries 0, timeoutMs 1', () => ({ ...base(server), leewaySeconds: 0, retries: 0, timeoutMs: 1 })],
 ];
 
 for (const [name, make] of accepted) {

@@ -13,10 +13,10 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { execFile } = require('node:child_process');
 
 const { startTokenServer, uid } = require('./helpers/token-server');
 const { startRedis } = require('./helpers/redis-server');
+const { runNode, childEnv } = require('./helpers/child');
 
 const child = path.join(__dirname, 'fixtures-scripts', 'remote-invalidation-child.js');
 const STRESS_SECONDS = 8;
@@ -24,16 +24,10 @@ const INVALIDATORS = 4;
 const WATCHDOG_MS = (STRESS_SECONDS + 15) * 1000;
 const MAX_TIMER_GAP_MS = 3000;
 
-function run(role, options) {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.M2M_TOKEN_STORE;
-    delete env.NODE_TEST_CONTEXT;
-    execFile(process.execPath, [child, role, JSON.stringify(options), String(STRESS_SECONDS)],
-      { env, timeout: WATCHDOG_MS, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-        resolve({ role, hung: Boolean(err && err.killed), code: err ? err.code : 0, stdout, stderr });
-      });
-  });
+async function run(role, options) {
+  const r = await runNode([child, role, JSON.stringify(options), String(STRESS_SECONDS)],
+    { env: childEnv(), timeoutMs: WATCHDOG_MS, killSignal: 'SIGKILL' });
+  return { role, hung: r.killed, code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 async function stress(store) {

@@ -8,6 +8,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { normalizeOptions, sameOptions, memoClientId, STRING_KEYS, NUMBER_KEYS } = require('../lib/options')
+const { withPolluted } = require('./helpers/pollution')
 
 const base = {
   tokenUrl: 'http://127.0.0.1:9/oauth/token',
@@ -44,14 +45,6 @@ test('store and proxy are compared as given', () => {
 })
 
 /** Runs `fn` with `Object.prototype[key] = value`, then removes it. */
-function withPolluted(key, value, fn) {
-  Object.defineProperty(Object.prototype, key, { value, configurable: true, enumerable: true, writable: true })
-  try {
-    return fn()
-  } finally {
-    delete Object.prototype[key]
-  }
-}
 
 test('a polluted Object.prototype never makes different options the same, nor the same ones different', () => {
   const polluting = {

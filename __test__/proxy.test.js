@@ -28,6 +28,7 @@ const m2m = require('..');
 const { startTokenServer } = require('./helpers/token-server');
 const { startForwardProxy } = require('./helpers/forward-proxy');
 const fixtures = require('./helpers/tls-fixtures');
+const { requires } = require('./helpers/skip');
 
 const HOST = 'token.m2m-test.invalid';
 const URL_443 = `https://${HOST}/oauth/token`;
@@ -47,7 +48,7 @@ const hasOpenssl = (() => {
     return false;
   }
 })();
-const needsCert = hasOpenssl ? {} : { skip: 'the openssl command is needed to make a certificate for the test host name' };
+const needsCert = requires(hasOpenssl, 'the openssl command, needed to make a certificate for the test host name, is not installed');
 
 /** A throwaway CA and a certificate for HOST signed by it, in `dir`. */
 function makeCertificate(dir) {

@@ -10,7 +10,8 @@ const { test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 
 const m2m = require('..');
-const { startTokenServer, uid } = require('./helpers/token-server');
+const { startTokenServer } = require('./helpers/token-server');
+const { clientOptions } = require('./helpers/options');
 
 const CLIENT_HEADER = 'b=per_hour;q=10;r=7;t=3540,b=per_day;q=50;r=47;t=43200';
 const ORGANIZATION_HEADER = 'b=per_hour;q=100;r=90;t=1800,b=per_day;q=1000;r=999;t=80000';
@@ -49,7 +50,7 @@ beforeEach(() => {
   answer = { headers: {} };
 });
 
-const opts = (extra = {}) => ({ tokenUrl: server.url, clientId: uid('quota'), clientSecret: 'secret', retries: 0, ...extra });
+const opts = clientOptions('quota', { retries: 0 });
 
 /** Every number a finite, exact, non-negative integer; only the contract's keys. */
 function assertWellFormed(quota) {
@@ -70,20 +71,20 @@ function assertWellFormed(quota) {
 
 test('both headers: quota.client and quota.organization, per hour and per day', async () => {
   answer.headers = { 'Auth0-Client-Quota-Limit': CLIENT_HEADER, 'Auth0-Organization-Quota-Limit': ORGANIZATION_HEADER };
-  const info = await m2m.getTokenInfo(opts());
+  const info = await m2m.getTokenInfo(opts(server));
   assert.equal(info.fromCache, false);
   assert.deepEqual(info.quota, { client: CLIENT_QUOTA, organization: ORGANIZATION_QUOTA });
 });
 
 test('header names are case-insensitive', async () => {
   answer.headers = { 'AUTH0-CLIENT-QUOTA-LIMIT': CLIENT_HEADER };
-  const info = await m2m.getTokenInfo(opts());
+  const info = await m2m.getTokenInfo(opts(server));
   assert.deepEqual(info.quota, { client: CLIENT_QUOTA });
 });
 
 test('a cached hit reports the quota that came with its token, on every call form', async () => {
   answer.headers = { 'Auth0-Client-Quota-Limit': CLIENT_HEADER, 'Auth0-Organization-Quota-Limit': ORGANIZATION_HEADER };
-  const o = opts();
+  const o = opts(server);
   const expected = { client: CLIENT_QUOTA, organization: ORGANIZATION_QUOTA };
   await m2m.getTokenInfo(o);
   // Later answers would carry other figures: a hit must not pick them up.
@@ -104,14 +105,14 @@ test('a cached hit reports the quota that came with its token, on every call for
 
 test('100 concurrent callers of one fetch all see the quota', async () => {
   answer.headers = { 'Auth0-Client-Quota-Limit': CLIENT_HEADER };
-  const o = opts();
+  const o = opts(server);
   const infos = await Promise.all(Array.from({ length: 100 }, () => m2m.getTokenInfo(o)));
   assert.equal(server.count, 1);
   for (const info of infos) assert.deepEqual(info.quota, { client: CLIENT_QUOTA });
 });
 
 test('no headers: no quota key', async () => {
-  const o = opts();
+  const o = opts(server);
   const info = await m2m.getTokenInfo(o);
   assert.equal('quota' in info, false);
   assert.equal('quota' in (await m2m.getTokenInfo(o)), false, 'nor on a hit');
@@ -120,7 +121,7 @@ test('no headers: no quota key', async () => {
 
 test('the quota belongs to the token: a new token without headers has none, a new one with headers has its own', async () => {
   answer.headers = { 'Auth0-Client-Quota-Limit': CLIENT_HEADER };
-  const client = new m2m.TokenClient(opts());
+  const client = new m2m.TokenClient(opts(server));
   assert.deepEqual((await client.getTokenInfo()).quota, { client: CLIENT_QUOTA });
   assert.equal(client.invalidate(), true);
   answer.headers = {};
@@ -138,13 +139,13 @@ test('the quota belongs to the token: a new token without headers has none, a ne
 
 test('only the organization header: no client key', async () => {
   answer.headers = { 'Auth0-Organization-Quota-Limit': ORGANIZATION_HEADER };
-  const info = await m2m.getTokenInfo(opts());
+  const info = await m2m.getTokenInfo(opts(server));
   assert.deepEqual(info.quota, { organization: ORGANIZATION_QUOTA });
 });
 
 test('one bucket only: the other key is left out', async () => {
   answer.headers = { 'Auth0-Client-Quota-Limit': 'b=per_day;q=50;r=0;t=43200' };
-  const info = await m2m.getTokenInfo(opts());
+  const info = await m2m.getTokenInfo(opts(server));
   assert.deepEqual(info.quota, { client: { perDay: { quota: 50, remaining: 0, resetAfter: 43200 } } });
 });
 
@@ -153,7 +154,7 @@ test('429 with the headers: TokenError carries the quota (and retryAfter)', asyn
     status: 429,
     headers: { 'retry-after': '7', 'Auth0-Client-Quota-Limit': 'b=per_hour;q=10;r=0;t=7,b=per_day;q=50;r=40;t=43200', 'Auth0-Organization-Quota-Limit': ORGANIZATION_HEADER },
   };
-  await assert.rejects(m2m.getTokenInfo(opts()), (err) => {
+  await assert.rejects(m2m.getTokenInfo(opts(server)), (err) => {
     assert.ok(err instanceof m2m.TokenError);
     assert.equal(err.code, 'ERR_RATE_LIMITED');
     assert.equal(err.status, 429);
@@ -170,7 +171,7 @@ test('429 with the headers: TokenError carries the quota (and retryAfter)', asyn
 test('429 after retries: the quota of the last answer', async () => {
   // No Retry-After, so the retry comes after the module's own short back-off.
   answer = { status: 429, headers: { 'Auth0-Client-Quota-Limit': 'b=per_hour;q=10;r=0;t=1' } };
-  await assert.rejects(m2m.getToken(opts({ retries: 1 })), (err) => {
+  await assert.rejects(m2m.getToken(opts(server, { retries: 1 })), (err) => {
     assert.equal(err.code, 'ERR_RATE_LIMITED');
     assert.deepEqual(err.quota, { client: { perHour: { quota: 10, remaining: 0, resetAfter: 1 } } });
     return true;
@@ -180,7 +181,7 @@ test('429 after retries: the quota of the last answer', async () => {
 
 test('errors without the headers have no quota key', async () => {
   answer = { status: 429, headers: {} };
-  await assert.rejects(m2m.getToken(opts()), (err) => {
+  await assert.rejects(m2m.getToken(opts(server)), (err) => {
     assert.equal(err.code, 'ERR_RATE_LIMITED');
     assert.equal('quota' in err, false);
     return true;
@@ -223,7 +224,7 @@ for (const [header, expected] of hostile) {
   const label = header.length > 60 ? `${header.slice(0, 40)}… (${header.length} chars)` : header;
   test(`hostile Auth0-Client-Quota-Limit "${label}": the call succeeds, no NaN`, async () => {
     answer.headers = { 'Auth0-Client-Quota-Limit': header, 'Auth0-Organization-Quota-Limit': 'b=per_day;q=5;r=4;t=3' };
-    const o = opts();
+    const o = opts(server);
     const info = await m2m.getTokenInfo(o);
     assert.equal(info.accessToken, server.issued[0]);
     assertWellFormed(info.quota);
@@ -238,14 +239,14 @@ for (const [header, expected] of hostile) {
 
 test('hostile headers alone: no quota key at all', async () => {
   answer.headers = { 'Auth0-Client-Quota-Limit': 'garbage', 'Auth0-Organization-Quota-Limit': 'b=per_hour;q=NaN;r=1;t=1' };
-  const info = await m2m.getTokenInfo(opts());
+  const info = await m2m.getTokenInfo(opts(server));
   assert.equal(info.accessToken, server.issued[0]);
   assert.equal('quota' in info, false, JSON.stringify(info.quota));
 });
 
 test('a hostile header on a 429 never hides the error', async () => {
   answer = { status: 429, headers: { 'Auth0-Client-Quota-Limit': 'b=per_hour;q=NaN;r=;t=-1' } };
-  await assert.rejects(m2m.getToken(opts()), (err) => {
+  await assert.rejects(m2m.getToken(opts(server)), (err) => {
     assert.equal(err.code, 'ERR_RATE_LIMITED');
     assert.equal('quota' in err, false);
     return true;

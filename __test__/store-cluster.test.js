@@ -7,9 +7,9 @@
 
 const { test, describe, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
 
-const { startTokenServer, uid } = require('./helpers/token-server');
+const { startTokenServer } = require('./helpers/token-server');
+const { storeOptions } = require('./helpers/options');
 const { startRedisCluster } = require('./helpers/redis-server');
 const { forkFleet, forkChild, tokensOf } = require('./helpers/fleet');
 const { ca } = require('./helpers/tls-fixtures');
@@ -23,10 +23,9 @@ let cluster;
 before(async () => { cluster = await startRedisCluster(); });
 after(async () => { if (cluster) await cluster.stop(); });
 
-const optionsFor = (server, extra = {}) => ({
-  tokenUrl: server.url, clientId: uid('cluster-client'), clientSecret: `cluster-secret-${crypto.randomBytes(8).toString('hex')}`,
-  store: cluster.url(), ...extra,
-});
+const storeOptionsFor = storeOptions('cluster');
+/** Options for the shared cluster (`extra.store` may name another). */
+const optionsFor = (server, extra) => storeOptionsFor(server, cluster.url(), extra);
 
 /** Every key on every master of `c` (each node scans only its own slots). */
 async function allKeys(c) {

@@ -17,6 +17,7 @@ const path = require('node:path');
 
 const { startTokenServer, uid } = require('./helpers/token-server');
 const { forkFleet, forkChild } = require('./helpers/fleet');
+const { skipOrFail } = require('./helpers/skip');
 
 const limits = { timeout: 30000 };
 const SLOW_REQUEST_MS = 2500;
@@ -86,8 +87,7 @@ for (const [label, prepare] of [
 ]) {
   test(`a store folder that ${label} is not used; calls go on as with memory`, limits, async (t) => {
     if (label.includes('another user') && process.getuid() !== 0) {
-      if (process.env.CI === 'true') throw new Error('needs root to give the folder to another user');
-      t.skip('needs root to give the folder to another user');
+      skipOrFail(t, 'needs root to give the folder to another user');
       return;
     }
     const { root, remove } = tempRoot();

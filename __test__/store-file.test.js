@@ -11,15 +11,15 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const { startTokenServer, uid } = require('./helpers/token-server');
-const { forkFleet, forkChild, runExitChild, tokensOf, needlesOf, leaksIn } = require('./helpers/fleet');
+const { startTokenServer, expiringIn } = require('./helpers/token-server');
+const { storeOptions, hex } = require('./helpers/options');
+const { forkChild, withFleet: withServerAndFleet, runExitChild, tokensOf, needlesOf, leaksIn } = require('./helpers/fleet');
 
 // A hung store or process fails its test instead of stalling the run.
 const limits = { timeout: 30000 };
 const INVALIDATION_BOUND_MS = 1000 + 300; // "within a second", plus IPC and scheduling
 const EXIT_BOUND_MS = 2000;
 
-const hex = () => crypto.randomBytes(8).toString('hex');
 
 /** A temp dir; the store goes in a subfolder the module must create itself. */
 function tempStore() {
@@ -28,15 +28,7 @@ function tempStore() {
   return { root, dir, store: `file:${dir}`, remove: () => fs.rmSync(root, { recursive: true, force: true }) };
 }
 
-const optionsFor = (server, store, extra = {}) => ({
-  tokenUrl: server.url, clientId: uid('file-client'), clientSecret: `file-secret-${hex()}`, store, ...extra,
-});
-
-/** The default answer, with another expires_in. */
-function expiringIn(ctx, seconds) {
-  const r = ctx.defaultResponse();
-  return { ...r, body: { ...r.body, expires_in: seconds } };
-}
+const optionsFor = storeOptions('file');
 
 const filesIn = (dir) => (fs.existsSync(dir) ? fs.readdirSync(dir).map((name) => {
   const full = path.join(dir, name);
@@ -48,15 +40,12 @@ const filesIn = (dir) => (fs.existsSync(dir) ? fs.readdirSync(dir).map((name) =>
 const recordFiles = (dir) => filesIn(dir).filter((f) => f.isFile && f.size > 0);
 
 /** Runs `fn(ctx)` with a token server, a store dir and a fleet; cleans all up. */
-async function withFleet({ processes = 2, server: serverOpts = {}, env } = {}, fn) {
-  const server = await startTokenServer(serverOpts);
+/** As helpers/fleet withFleet, with a temp store folder too: `fn({ server, tmp, fleet })`. */
+async function withFleet(opts, fn) {
   const tmp = tempStore();
-  const fleet = await forkFleet(processes, { env });
   try {
-    return await fn({ server, tmp, fleet });
+    return await withServerAndFleet(opts, (ctx) => fn({ ...ctx, tmp }));
   } finally {
-    await fleet.close();
-    await server.close();
     tmp.remove();
   }
 }

@@ -7,45 +7,24 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
 
-const { startTokenServer, uid } = require('./helpers/token-server');
+const { startTokenServer, uid, expiringIn } = require('./helpers/token-server');
+const { storeOptions, hex } = require('./helpers/options');
 const { startRedis, tlsFiles } = require('./helpers/redis-server');
 const { ca } = require('./helpers/tls-fixtures');
-const { forkFleet, forkChild, runExitChild, tokensOf } = require('./helpers/fleet');
+const { forkChild, withFleet, runExitChild, tokensOf } = require('./helpers/fleet');
 
 // A hung store or process fails its test instead of stalling the run.
 const limits = { timeout: 30000 };
 const INVALIDATION_BOUND_MS = 1000 + 300; // "within a second", plus IPC and scheduling
 const EXIT_BOUND_MS = 2000;
 
-const hex = () => crypto.randomBytes(8).toString('hex');
 
 let redis; // one plain server for the tests that need nothing special; each test uses its own client ids
 before(async () => { redis = await startRedis(); });
 after(async () => { if (redis) await redis.close(); });
 
-const optionsFor = (server, store, extra = {}) => ({
-  tokenUrl: server.url, clientId: uid('redis-client'), clientSecret: `redis-secret-${hex()}`, store, ...extra,
-});
-
-/** The default answer, with another expires_in. */
-function expiringIn(ctx, seconds) {
-  const r = ctx.defaultResponse();
-  return { ...r, body: { ...r.body, expires_in: seconds } };
-}
-
-/** Runs `fn(ctx)` with a token server and a fleet of forked processes; cleans up. */
-async function withFleet({ processes = 2, server: serverOpts = {}, env } = {}, fn) {
-  const server = await startTokenServer(serverOpts);
-  const fleet = await forkFleet(processes, { env });
-  try {
-    return await fn({ server, fleet });
-  } finally {
-    await fleet.close();
-    await server.close();
-  }
-}
+const optionsFor = storeOptions('redis');
 
 test('6 processes × 5 cold callers at once: one token request; a later process takes it from the store', limits, () =>
   withFleet({ processes: 6, server: { delayMs: 400 } }, async ({ server, fleet }) => {

@@ -7,14 +7,14 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const { startTokenServer, uid } = require('./helpers/token-server');
+const { startTokenServer } = require('./helpers/token-server');
+const { storeOptions } = require('./helpers/options');
 const { startRedis, startBlackhole, freePort } = require('./helpers/redis-server');
-const { forkFleet, runExitChild, tokensOf, slowestCall } = require('./helpers/fleet');
+const { withFleet, runExitChild, tokensOf, slowestCall } = require('./helpers/fleet');
 
 // A hung store or process fails its test instead of stalling the run.
 const limits = { timeout: 30000 };
@@ -24,21 +24,7 @@ const CALL_BOUND_MS = 500 + 300;
 const EXIT_BOUND_MS = 2000;
 const RECOVERY_DEADLINE_MS = 5000;
 
-const optionsFor = (server, store, extra = {}) => ({
-  tokenUrl: server.url, clientId: uid('resilience-client'), clientSecret: `resilience-secret-${crypto.randomBytes(8).toString('hex')}`,
-  store, ...extra,
-});
-
-async function withFleet(processes, fn) {
-  const server = await startTokenServer();
-  const fleet = await forkFleet(processes);
-  try {
-    return await fn({ server, fleet });
-  } finally {
-    await fleet.close();
-    await server.close();
-  }
-}
+const optionsFor = storeOptions('resilience');
 
 /** Each process gets its own token, as with 'memory', quickly, and counts store errors. */
 async function assertAsMemory(server, fleet, options) {
@@ -58,13 +44,13 @@ async function assertAsMemory(server, fleet, options) {
 }
 
 test('Redis unreachable (nothing listens on the port): calls go on as with memory', limits, () =>
-  withFleet(2, async ({ server, fleet }) => {
+  withFleet({ processes: 2 }, async ({ server, fleet }) => {
     const port = await freePort();
     await assertAsMemory(server, fleet, optionsFor(server, `redis://127.0.0.1:${port}`));
   }));
 
 test('Redis that accepts connections and never answers: calls go on as with memory', limits, () =>
-  withFleet(2, async ({ server, fleet }) => {
+  withFleet({ processes: 2 }, async ({ server, fleet }) => {
     const blackhole = await startBlackhole();
     try {
       await assertAsMemory(server, fleet, optionsFor(server, blackhole.url()));
@@ -94,7 +80,7 @@ async function fetchUntilStored(p, options, stored) {
 test('Redis killed mid-run: calls go on as with memory; restarted on the same port, the store is used again', limits, async () => {
   const redis = await startRedis();
   try {
-    await withFleet(2, async ({ server, fleet }) => {
+    await withFleet({ processes: 2 }, async ({ server, fleet }) => {
       const [p1, p2] = fleet;
       const options = optionsFor(server, redis.url());
       tokensOf(await p1.call('info', { options }));
@@ -133,7 +119,7 @@ test('a file store that cannot be written: calls go on as with memory; once writ
   fs.writeFileSync(blocker, 'not a directory');
   const dir = path.join(blocker, 'sub');
   try {
-    await withFleet(2, async ({ server, fleet }) => {
+    await withFleet({ processes: 2 }, async ({ server, fleet }) => {
       const options = optionsFor(server, `file:${dir}`);
       await assertAsMemory(server, fleet, options);
 

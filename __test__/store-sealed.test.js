@@ -8,7 +8,6 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -16,12 +15,12 @@ const util = require('node:util');
 
 const m2m = require('..');
 const { startTokenServer, uid } = require('./helpers/token-server');
+const { hex } = require('./helpers/options');
 const { startRedis, scanKeys, readKey } = require('./helpers/redis-server');
 const { forkFleet, tokensOf, needlesOf, leaksIn } = require('./helpers/fleet');
 
 // A hung store or process fails its test instead of stalling the run.
 const limits = { timeout: 30000 };
-const hex = () => crypto.randomBytes(8).toString('hex');
 
 let redis;
 before(async () => { redis = await startRedis(); });

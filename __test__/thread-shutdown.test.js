@@ -9,11 +9,11 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
-const { execFile } = require('node:child_process');
-const { setTimeout: sleep } = require('node:timers/promises');
 
 const m2m = require('..');
 const { withServer, uid } = require('./helpers/token-server');
+const { waitFor } = require('./helpers/wait');
+const { runNode } = require('./helpers/child');
 
 const WORKER = path.join(__dirname, 'fixtures-scripts', 'pending-worker.js');
 const ROOT = path.join(__dirname, '..');
@@ -34,6 +34,8 @@ test('40 workers terminated mid-request: the process is fine and the main thread
   const exits = [];
   const ownIds = [];
   const t0 = Date.now();
+  const sharedRequests = () => server.requests.filter((r) => r.form.client_id === shared.clientId).length;
+  let sharedStarted = 0;
 
   for (let i = 0; i < 40; i++) {
     // Even workers share one entry with the main thread (each invalidates it
@@ -45,8 +47,10 @@ test('40 workers terminated mid-request: the process is fine and the main thread
     w.on('error', (err) => errors.push(err));
     w.on('message', (m) => { if (m !== 'calling') answered.push({ i, m }); });
     await within(new Promise((resolve) => w.on('message', (m) => { if (m === 'calling') resolve(); })), 10000, `worker ${i} start`);
-    // Terminate ~50 ms after its call started: its request is at the server, unanswered.
-    exits.push(sleep(50).then(() => w.terminate()));
+    // Terminate once its request is at the server, unanswered (answers take 200 ms).
+    const k = own ? 0 : ++sharedStarted;
+    const atServer = own ? () => server.requests.some((r) => r.form.client_id === options.clientId) : () => sharedRequests() >= k;
+    exits.push(waitFor(atServer, `worker ${i}'s request at the server`).then(() => w.terminate()));
   }
   const codes = await within(Promise.all(exits), 20000, 'terminating the workers');
   const loopMs = Date.now() - t0;
@@ -90,13 +94,20 @@ test('40 workers terminated mid-request: the process is fine and the main thread
   for (const k of ['hits', 'misses', 'requests', 'refreshes', 'errors', 'entries']) assert.equal(typeof st[k], 'number', k);
 }));
 
-function runChild(code) {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['-e', code], { timeout: 30000, cwd: __dirname }, (err, stdout, stderr) => {
-      resolve({ code: err ? err.code : 0, signal: err ? err.signal : null, killed: Boolean(err && err.killed), stdout, stderr, ms: Date.now() - started });
-    });
-  });
+/**
+ * Runs `code` in a child whose token server holds every request; the child
+ * is told to go on (a line on its stdin) once `requests` requests are at
+ * the server.
+ */
+async function runHeldChild(requests, code) {
+  let child;
+  let held = 0;
+  return withServer({
+    respond: () => {
+      if (++held === requests) child.stdin.write('go\n');
+      return { hang: true };
+    },
+  }, async (server) => ({ server, ...await runNode(['-e', code(server)], { timeoutMs: 30000, cwd: __dirname, spawned: (c) => { child = c; } }) }));
 }
 
 /** The child exited by itself, promptly, with code 0 and nothing printed. */
@@ -108,24 +119,25 @@ function assertCleanExit(r) {
   assert.ok(r.ms < 5000, `took ${r.ms} ms`);
 }
 
-test('process.exit(0) with a request in flight exits with code 0 and nothing on stderr', () => withServer({ respond: () => ({ hang: true }) }, async (server) => {
-  const r = await runChild(`
+test('process.exit(0) with a request in flight exits with code 0 and nothing on stderr', async () => {
+  const r = await runHeldChild(2, (server) => `
     const m2m = require(${JSON.stringify(ROOT)});
     m2m.getToken({ tokenUrl: ${JSON.stringify(server.url)}, clientId: 'exit-main', clientSecret: 's', timeoutMs: 60000 })
       .then(() => console.log('resolved?'), (e) => console.log('rejected', e.code));
     m2m.getToken({ tokenUrl: ${JSON.stringify(server.url)}, clientId: 'exit-main-cb', clientSecret: 's', timeoutMs: 60000 }, () => console.log('called back?'));
-    setTimeout(() => process.exit(0), 300);
+    process.stdin.once('data', () => process.exit(0)); // both requests are at the server
   `);
   assertCleanExit(r);
-  assert.equal(server.count, 2, 'both requests were in flight at exit');
-}));
+  assert.equal(r.server.count, 2, 'both requests were in flight at exit');
+});
 
-test('process.exit(0) while a worker thread has a request in flight exits with code 0 and nothing on stderr', () => withServer({ respond: () => ({ hang: true }) }, async (server) => {
-  const r = await runChild(`
+test('process.exit(0) while a worker thread has a request in flight exits with code 0 and nothing on stderr', async () => {
+  const r = await runHeldChild(1, (server) => `
     const { Worker } = require('node:worker_threads');
     const w = new Worker(${JSON.stringify(WORKER)}, { workerData: { options: { tokenUrl: ${JSON.stringify(server.url)}, clientId: 'exit-worker', clientSecret: 's', timeoutMs: 60000 } } });
-    w.on('message', (m) => { if (m === 'calling') setTimeout(() => process.exit(0), 300); else console.log('answered?', m); });
+    w.on('message', (m) => { if (m !== 'calling') console.log('answered?', m); });
+    process.stdin.once('data', () => process.exit(0)); // the worker's request is at the server
   `);
   assertCleanExit(r);
-  assert.equal(server.count, 1, 'the request was in flight at exit');
-}));
+  assert.equal(r.server.count, 1, 'the request was in flight at exit');
+});

@@ -7,12 +7,12 @@
 const { test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { execFile } = require('node:child_process');
 
 const m2m = require('..');
 const { startTokenServer } = require('./helpers/token-server');
 const { generateClientKey } = require('./helpers/oidc-server');
 const tls = require('./helpers/tls-fixtures');
+const { runNode, childEnv } = require('./helpers/child');
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -95,10 +95,7 @@ test('without ca: ERR_NETWORK that says it is a certificate problem, no request 
 });
 
 // A fresh Node process: NODE_EXTRA_CA_CERTS must be in the environment at start.
-function runChild(extraEnv) {
-  const env = { ...process.env, ...extraEnv };
-  delete env.NODE_TEST_CONTEXT;
-  if (!('NODE_EXTRA_CA_CERTS' in extraEnv)) delete env.NODE_EXTRA_CA_CERTS;
+async function runChild(extraEnv) {
   const script = `
     const m2m = require(${JSON.stringify(path.join(__dirname, '..'))});
     m2m.getToken({ tokenUrl: ${JSON.stringify(`https://${localhost}/oauth/token`)},
@@ -106,12 +103,9 @@ function runChild(extraEnv) {
       .then((token) => console.log(JSON.stringify({ token })),
             (err) => console.log(JSON.stringify({ code: err.code, message: err.message })));
   `;
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-e', script], { env, timeout: 20000 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`child failed: ${err.message}\n${stderr}`));
-      resolve(JSON.parse(stdout.trim().split('\n').pop()));
-    });
-  });
+  const r = await runNode(['-e', script], { env: childEnv(extraEnv), timeoutMs: 20000 });
+  if (r.code !== 0 || r.killed) throw new Error(`child failed: code ${r.code} signal ${r.signal}\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
 test('NODE_EXTRA_CA_CERTS (no ca option): trusted in a process started with it', async () => {

@@ -6,12 +6,13 @@
 const { test, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { setTimeout: sleep } = require('node:timers/promises');
 
 const m2m = require('..');
-const { withServer, uid } = require('./helpers/token-server');
+const { withServer } = require('./helpers/token-server');
+const { clientOptions } = require('./helpers/options');
+const { startGate, release } = require('./helpers/start-gate');
 
-const opts = (server, extra = {}) => ({ tokenUrl: server.url, clientId: uid('w'), clientSecret: 'secret', ...extra });
+const opts = clientOptions('w');
 
 const { startCommandWorker } = require('./helpers/command-worker');
 
@@ -35,17 +36,10 @@ beforeEach(() => m2m.clearCache());
 test('single flight across threads: 8 workers x 500 cold concurrent callers, one request', () => withServer({ delayMs: 200 }, async (server) => {
   await withWorkers(8, async (workers) => {
     const o = opts(server);
-    const sab = new SharedArrayBuffer(8);
-    const flags = new Int32Array(sab);
+    const sab = startGate();
     const before = m2m.stats();
     const bursts = workers.map((w) => w.call('burst', { options: o, n: 500, sab }));
-    const deadline = Date.now() + 10000;
-    while (Atomics.load(flags, 1) < workers.length) {
-      assert.ok(Date.now() < deadline, 'workers did not arm');
-      await sleep(1);
-    }
-    Atomics.store(flags, 0, 1);
-    Atomics.notify(flags, 0);
+    await release(sab, workers.length);
     const results = await Promise.all(bursts);
 
     assert.equal(server.count, 1);

@@ -7,6 +7,7 @@
 // Prints one line per callback call and per uncaught exception, then 'done'.
 
 const m2m = require('../..');
+const { SETTLE_MS } = require('../helpers/callbacks');
 
 const [url, mode, handler] = process.argv.slice(2);
 const options = { tokenUrl: url, clientId: `throws-${mode}`, clientSecret: mode === 'oauth-error' ? 'wrong' : 's' };
@@ -18,6 +19,9 @@ if (handler === 'handler') {
 let calls = 0;
 function callback(err, value) {
   calls++;
+  // 'done' once a wrongly repeated call would have shown (see SETTLE_MS);
+  // without a handler the throw below ends the process first.
+  if (calls === 1) setTimeout(() => console.log('done'), SETTLE_MS);
   console.log(`callback ${calls}: ${err ? `error ${err.code}` : `ok ${typeof value}`}`);
   throw new Error(`boom ${calls}`);
 }
@@ -32,8 +36,6 @@ async function main() {
     case 'invalid-options': m2m.getToken({ tokenUrl: url }, callback); break;
     default: throw new Error(`unknown mode ${mode}`);
   }
-  // Long enough for a wrongly repeated callback to show.
-  setTimeout(() => console.log('done'), 300);
 }
 
 main();

@@ -11,6 +11,7 @@
 // Posts { records: [[returnedBefore, token]...], errors: [...], doubles, calls }.
 
 const { parentPort, workerData } = require('node:worker_threads');
+const { viaCallback, SETTLE_MS } = require('../helpers/callbacks');
 
 const { root, options, sab, mode, calls, concurrency } = workerData;
 const m2m = require(root);
@@ -23,20 +24,14 @@ const result = { records: [], errors: [], doubles: 0, calls: 0 };
 const client = new m2m.TokenClient(options);
 
 /** Resolves with the callback's value, counting a second call as a double. */
-const viaCallback = (start) => new Promise((resolve, reject) => {
-  let n = 0;
-  start((err, value) => {
-    if (++n > 1) { result.doubles++; return; }
-    if (err) reject(err); else resolve(value);
-  });
-});
+const once = (start) => viaCallback(start, () => { result.doubles++; });
 
 const styles = [
   () => client.getToken(),
-  () => viaCallback((cb) => client.getToken(cb)),
+  () => once((cb) => client.getToken(cb)),
   () => m2m.getToken(options),
   () => m2m.getTokenInfo(options).then((info) => info.accessToken),
-  () => viaCallback((cb) => client.getTokenInfo(cb)).then((info) => info.accessToken),
+  () => once((cb) => client.getTokenInfo(cb)).then((info) => info.accessToken),
 ];
 
 async function call(style) {
@@ -69,8 +64,8 @@ async function main() {
     const per = Math.ceil(calls / concurrency);
     await Promise.all(Array.from({ length: concurrency }, (_, i) => callLoop(i, per)));
   }
-  // Let any late second callback show up before reporting.
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  // Let any late second callback show up before reporting (see SETTLE_MS).
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   parentPort.postMessage(result);
 }
 

@@ -18,17 +18,14 @@ const util = require('node:util');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const m2m = require('../..');
+const { timed: timedOutcome } = require('../helpers/outcomes');
 
 const plainError = (err) => ({ name: err && err.name, code: err && err.code, message: String(err && err.message), retryAfter: err && err.retryAfter, inspect: util.inspect(err) });
 
+/** { value, ms } or { error (a plain object, for IPC), ms }. */
 async function timed(fn) {
-  const started = performance.now();
-  try {
-    const value = await fn();
-    return { value, ms: performance.now() - started };
-  } catch (err) {
-    return { error: plainError(err), ms: performance.now() - started };
-  }
+  const r = await timedOutcome(fn);
+  return 'err' in r ? { error: plainError(r.err), ms: r.ms } : r;
 }
 
 const infoOf = (i) => ({ accessToken: i.accessToken, fromCache: i.fromCache, expiresAt: i.expiresAt });

@@ -11,14 +11,13 @@
 const { parentPort } = require('node:worker_threads');
 const m2m = require('../..');
 const { serveCommands } = require('../helpers/command-worker');
+const { viaCallback } = require('../helpers/callbacks');
+const { armAndWait } = require('../helpers/start-gate');
 
-const viaCallback = (start) => new Promise((resolve, reject) => start((e, v) => (e ? reject(e) : resolve(v))));
 
 const commands = {
   async burst({ options, n, sab }) {
-    const flags = new Int32Array(sab);
-    Atomics.add(flags, 1, 1); // armed
-    Atomics.wait(flags, 0, 0); // until go
+    armAndWait(sab);
     const infos = await Promise.all(Array.from({ length: n }, () => m2m.getTokenInfo(options)));
     return { tokens: [...new Set(infos.map((i) => i.accessToken))], fromCache: infos.filter((i) => i.fromCache).length };
   },

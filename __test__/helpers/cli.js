@@ -12,6 +12,7 @@
 
 const { spawn } = require('node:child_process');
 const path = require('node:path');
+const { childEnv } = require('./child');
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'm2m-token.js');
 
@@ -21,17 +22,12 @@ const COMMAND_ENV = [
   'XDG_CACHE_HOME', 'NODE_EXTRA_CA_CERTS',
 ];
 
-function childEnv(extra) {
-  const env = { ...process.env };
-  for (const name of COMMAND_ENV) delete env[name];
-  return { ...env, ...extra };
-}
 
 /** @returns Promise<{ status, signal, stdout, stderr, timedOut }> */
 function runCli(args, { env = {}, input, timeoutMs = 15000 } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: childEnv(env),
+      env: childEnv(env, COMMAND_ENV),
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     const out = [];

@@ -12,6 +12,8 @@
 // M2M_TOKEN_STORE or NODE_EXTRA_CA_CERTS) plus `env`.
 
 const { killedAtEnd } = require('./leftovers');
+const { childEnv } = require('./child');
+const { startTokenServer } = require('./token-server');
 const path = require('node:path');
 const { fork, execFile } = require('node:child_process');
 
@@ -22,13 +24,6 @@ const exitScript = path.join(__dirname, '..', 'fixtures-scripts', 'store-exit.js
 // tests end (their IPC channels would keep it running), or at exit.
 const live = killedAtEnd();
 
-function childEnv(env = {}) {
-  const base = { ...process.env };
-  delete base.M2M_TOKEN_STORE;
-  delete base.NODE_EXTRA_CA_CERTS;
-  delete base.NODE_TEST_CONTEXT;
-  return { ...base, ...env };
-}
 
 /** Forks one child; resolves once it has loaded the module. */
 function forkChild(env) {
@@ -85,6 +80,24 @@ async function forkFleet(n, { env } = {}) {
       await Promise.all(children.map((c) => c.kill('SIGKILL')));
     },
   });
+}
+
+/**
+ * Runs `fn({ server, fleet })` with a token server (started with `server`)
+ * and `processes` forked children (with `env`); closes both afterwards.
+ */
+async function withFleet({ processes = 2, server: serverOpts = {}, env } = {}, fn) {
+  const server = await startTokenServer(serverOpts);
+  try {
+    const fleet = await forkFleet(processes, { env });
+    try {
+      return await fn({ server, fleet });
+    } finally {
+      await fleet.close();
+    }
+  } finally {
+    await server.close();
+  }
 }
 
 /**
@@ -158,4 +171,4 @@ function leaksIn(bytes, needles) {
   return [...new Set(found)];
 }
 
-module.exports = { forkFleet, forkChild, runExitChild, tokensOf, slowestCall, needlesOf, leaksIn };
+module.exports = { forkFleet, forkChild, withFleet, runExitChild, tokensOf, slowestCall, needlesOf, leaksIn };

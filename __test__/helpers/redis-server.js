@@ -18,6 +18,7 @@
 // so a byte scan of it sees what is really stored.
 
 const { killedAtEnd } = require('./leftovers');
+const { freePort } = require('./ports');
 const fs = require('node:fs');
 const os = require('node:os');
 const net = require('node:net');
@@ -50,18 +51,6 @@ function canListen(port) {
     const srv = net.createServer();
     srv.once('error', () => resolve(false));
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-/** A loopback port nothing listens on right now (the OS picks it). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
   });
 }
 
@@ -115,7 +104,7 @@ function waitExit(child) {
  * Runs redis-cli; resolves with its output (string, or Buffer with `buffer`),
  * trailing newline left in. Rejects on a non-zero exit.
  */
-function runCli(args, { buffer = false, input } = {}) {
+function redisCli(args, { buffer = false, input } = {}) {
   return new Promise((resolve, reject) => {
     const child = execFile('redis-cli', args, { encoding: buffer ? 'buffer' : 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 10000 },
       (err, stdout, stderr) => (err ? reject(new Error(`redis-cli ${args.join(' ')}: ${err.message} ${stderr}`)) : resolve(stdout)));
@@ -167,7 +156,7 @@ async function startRedis({ password, users = [], tls = false } = {}) {
     url: (db) => `redis://${password !== undefined ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}${db !== undefined ? `/${db}` : ''}`,
     tlsUrl: (db) => `rediss://${password !== undefined ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${tlsPort}${db !== undefined ? `/${db}` : ''}`,
     cli: (cmd, { db = 0, buffer = false, input } = {}) =>
-      runCli(['-h', '127.0.0.1', '-p', String(port), ...auth, '-n', String(db), ...cmd], { buffer, input }),
+      redisCli(['-h', '127.0.0.1', '-p', String(port), ...auth, '-n', String(db), ...cmd], { buffer, input }),
     /**
      * Starts `redis-cli MONITOR`: every command any client sends from now on,
      * as text. `await m.stop()` ends it and resolves with all it saw.
@@ -304,9 +293,9 @@ async function startRedisCluster({ tls = false } = {}) {
         '--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000'], dir);
       nodes.push({ port, child });
     }
-    await runCli([...cliTls, '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    await redisCli([...cliTls, '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
     const cli = (port, cmd, { buffer = false, input } = {}) =>
-      runCli([...cliTls, '-h', '127.0.0.1', '-p', String(port), ...cmd], { buffer, input });
+      redisCli([...cliTls, '-h', '127.0.0.1', '-p', String(port), ...cmd], { buffer, input });
     // The nodes agree on the slot map over their bus: wait for it (bounded).
     const deadline = Date.now() + 20000;
     for (;;) {
@@ -372,9 +361,9 @@ async function startRedisSentinel({ masterName = 'm2m-test-master', downAfterMs 
   };
   const cliTls = tls ? ['--tls', '--cacert', tlsFiles.ca] : [];
   const dataNodeAuth = password !== undefined ? ['-a', password, '--no-auth-warning'] : [];
-  const sentinelCli = (port, cmd) => runCli([...cliTls, '-h', '127.0.0.1', '-p', String(port), ...cmd]);
+  const sentinelCli = (port, cmd) => redisCli([...cliTls, '-h', '127.0.0.1', '-p', String(port), ...cmd]);
   /** redis-cli on a data node (the master or the replica), as the admin. */
-  const cli = (port, cmd) => runCli([...cliTls, '-h', '127.0.0.1', '-p', String(port), ...dataNodeAuth, ...cmd]);
+  const cli = (port, cmd) => redisCli([...cliTls, '-h', '127.0.0.1', '-p', String(port), ...dataNodeAuth, ...cmd]);
   try {
     for (const role of ['master', 'replica']) {
       const port = await freePort();

@@ -147,6 +147,12 @@ let seq = 0;
 /** A client id no other test in this process uses, so tests never share a cache entry. */
 const uid = (prefix) => `${prefix}-${process.pid}-${++seq}`;
 
+/** The default answer of the server `ctx` came to, with another expires_in. */
+function expiringIn(ctx, seconds) {
+  const r = ctx.defaultResponse();
+  return { ...r, body: { ...r.body, expires_in: seconds } };
+}
+
 /** Runs `fn(server)` against a fresh token server, closing it afterwards. */
 async function withServer(opts, fn) {
   const server = await startTokenServer(opts);
@@ -157,4 +163,4 @@ async function withServer(opts, fn) {
   }
 }
 
-module.exports = { startTokenServer, withServer, uid };
+module.exports = { startTokenServer, withServer, uid, expiringIn };

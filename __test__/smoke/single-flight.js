@@ -8,8 +8,8 @@ const assert = require('node:assert/strict');
 
 const m2m = require('../..');
 const { withServer, uid } = require('../helpers/token-server');
+const { viaCallback } = require('../helpers/callbacks');
 
-const viaCallback = (start) => new Promise((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value))));
 
 test('50 concurrent callers over every call form share one request', () => withServer({ delayMs: 100 }, async (server) => {
   const options = { tokenUrl: server.url, clientId: uid('smoke-sf'), clientSecret: 's' };

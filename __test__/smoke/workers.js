@@ -10,21 +10,17 @@ const { Worker } = require('node:worker_threads');
 
 const m2m = require('../..');
 const { withServer, uid } = require('../helpers/token-server');
+const { startGate, release } = require('../helpers/start-gate');
 
 const WORKERS = 4;
 const workerFile = path.join(__dirname, 'fixtures', 'burst-worker.js');
 
-/** Resolves once `check()` is true, looking every few milliseconds. */
-async function until(check) {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
-}
-
 test('four workers and the main thread, released at once, share one request', () => withServer({ delayMs: 150 }, async (server) => {
   const options = { tokenUrl: server.url, clientId: uid('smoke-workers'), clientSecret: 's' };
-  const flags = new Int32Array(new SharedArrayBuffer(8)); // [go, armed]
+  const sab = startGate();
   const before = m2m.stats();
 
-  const workers = Array.from({ length: WORKERS }, () => new Worker(workerFile, { workerData: { options, sab: flags.buffer } }));
+  const workers = Array.from({ length: WORKERS }, () => new Worker(workerFile, { workerData: { options, sab } }));
   const results = workers.map((w) => new Promise((resolve, reject) => {
     let token;
     w.on('message', (m) => { token = m; });
@@ -32,9 +28,7 @@ test('four workers and the main thread, released at once, share one request', ()
     w.on('exit', (code) => (code === 0 ? resolve(token) : reject(new Error(`worker exited with ${code}`))));
   }));
 
-  await until(() => Atomics.load(flags, 1) === WORKERS);
-  Atomics.store(flags, 0, 1);
-  Atomics.notify(flags, 0);
+  await release(sab, WORKERS);
   const mine = await m2m.getToken(options);
   const theirs = await Promise.all(results); // each worker ended by itself
 
