@@ -10,7 +10,6 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -20,6 +19,9 @@ const m2m = require('..');
 const { startTokenServer, uid } = require('./helpers/token-server');
 const { startRedis, startRedisCluster } = require('./helpers/redis-server');
 const { forkFleet } = require('./helpers/fleet');
+const { storeOptions } = require('./helpers/options');
+const { timed } = require('./helpers/outcomes');
+const { viaCallback } = require('./helpers/callbacks');
 
 const limits = { timeout: 60000 };
 // api.md: a call never takes longer than timeoutMs × (retries + 1) plus 2 s of
@@ -48,13 +50,7 @@ const STORES = {
   'file store': fileStore,
 };
 
-const optionsFor = (server, store, extra = {}) => ({
-  tokenUrl: server.url,
-  clientId: uid('rate-client'),
-  clientSecret: `rate-secret-${crypto.randomBytes(8).toString('hex')}`,
-  ...(store ? { store } : {}),
-  ...extra,
-});
+const optionsFor = storeOptions('rate');
 
 const tooMany = (headers = {}) => ({ status: 429, headers, body: { error: 'too_many_requests', error_description: 'Global limit has been reached' } });
 
@@ -71,14 +67,6 @@ function assertAllRefused(calls, { maxRetryAfter, minRetryAfter = 1 }) {
   }
 }
 
-async function settle(promise) {
-  const started = performance.now();
-  try {
-    return { value: await promise, ms: performance.now() - started };
-  } catch (error) {
-    return { error, ms: performance.now() - started };
-  }
-}
 
 for (const [kind, storeUrl] of Object.entries(STORES)) {
   test(`${kind}: 12 processes × 5 callers against an endpoint that always answers 429 (Retry-After: 30) send 1 request; a round 2 s later sends none`, limits, async () => {
@@ -190,11 +178,11 @@ test('memory: 50 callers → 1 request; inside the window calls fail fast, send 
   const starts = [];
   const onStart = (message) => starts.push(message);
   try {
-    const options = optionsFor(server);
-    const first = await Promise.all(Array.from({ length: 50 }, () => settle(m2m.getToken(options))));
+    const options = optionsFor(server, 'memory');
+    const first = await Promise.all(Array.from({ length: 50 }, () => timed(() => m2m.getToken(options))));
     for (const r of first) {
-      assert.equal(r.error && r.error.code, 'ERR_RATE_LIMITED');
-      assert.ok(r.error.retryAfter >= 29 && r.error.retryAfter <= 30, String(r.error.retryAfter));
+      assert.equal(r.err && r.err.code, 'ERR_RATE_LIMITED');
+      assert.ok(r.err.retryAfter >= 29 && r.err.retryAfter <= 30, String(r.err.retryAfter));
       assert.ok(r.ms < FAST_MS, `${r.ms} ms`);
     }
     assert.equal(server.count, 1);
@@ -204,12 +192,12 @@ test('memory: 50 callers → 1 request; inside the window calls fail fast, send 
     const client = new m2m.TokenClient(options);
     client.invalidate();
     m2m.clearCache();
-    const inside = await settle(client.getToken());
-    assert.equal(inside.error && inside.error.code, 'ERR_RATE_LIMITED');
-    assert.ok(inside.error.retryAfter >= 28 && inside.error.retryAfter <= 30);
-    assert.equal(inside.error.status, 429);
-    const viaCallback = await new Promise((resolve) => m2m.getToken(options, (err, token) => resolve({ err, token })));
-    assert.equal(viaCallback.err && viaCallback.err.code, 'ERR_RATE_LIMITED');
+    const inside = await timed(() => client.getToken());
+    assert.equal(inside.err && inside.err.code, 'ERR_RATE_LIMITED');
+    assert.ok(inside.err.retryAfter >= 28 && inside.err.retryAfter <= 30);
+    assert.equal(inside.err.status, 429);
+    const byCallback = await timed(() => viaCallback((done) => m2m.getToken(options, done)));
+    assert.equal(byCallback.err && byCallback.err.code, 'ERR_RATE_LIMITED');
     assert.equal(server.count, 1, 'nothing sent inside the window');
     assert.deepEqual(starts, [], 'a refused call starts no fetch');
     assert.equal(m2m.stats().errors, errorsBefore + 2, 'each refused call counts as an error');
@@ -230,14 +218,14 @@ test('a short Retry-After (1 s) is waited out inside the call; a longer one (3 s
     },
   });
   try {
-    const short = await settle(m2m.getToken(optionsFor(server, null, { clientId: uid('short') })));
-    assert.ok(short.value, short.error && short.error.message);
+    const short = await timed(() => m2m.getToken(optionsFor(server, 'memory', { clientId: uid('short') })));
+    assert.ok(short.value, short.err && short.err.message);
     assert.ok(short.ms >= 900 && short.ms < 1000 + FAST_MS, `${short.ms} ms`);
     assert.equal(server.count, 2);
 
-    const long = await settle(m2m.getToken(optionsFor(server, null, { clientId: uid('long') })));
-    assert.equal(long.error && long.error.code, 'ERR_RATE_LIMITED');
-    assert.equal(long.error.retryAfter, 3);
+    const long = await timed(() => m2m.getToken(optionsFor(server, 'memory', { clientId: uid('long') })));
+    assert.equal(long.err && long.err.code, 'ERR_RATE_LIMITED');
+    assert.equal(long.err.retryAfter, 3);
     assert.ok(long.ms < 900, `a 3 s Retry-After must not be waited out (${long.ms} ms)`);
     assert.equal(server.count, 3, 'no retry inside the call');
   } finally {
@@ -249,12 +237,12 @@ test('an absurd Retry-After (2e16 s, beyond u64) opens a window of a day, never 
   for (const value of ['20000000000000000', '18446744073709551615', '99999999999999999999999']) {
     const server = await startTokenServer({ respond: () => tooMany({ 'retry-after': value }) });
     try {
-      const options = optionsFor(server);
-      const first = await settle(m2m.getToken(options));
-      assert.equal(first.error && first.error.code, 'ERR_RATE_LIMITED');
-      assert.equal(first.error.retryAfter, 86400, value);
-      const again = await settle(m2m.getToken(options));
-      assert.equal(again.error && again.error.retryAfter, 86400, 'the window is open');
+      const options = optionsFor(server, 'memory');
+      const first = await timed(() => m2m.getToken(options));
+      assert.equal(first.err && first.err.code, 'ERR_RATE_LIMITED');
+      assert.equal(first.err.retryAfter, 86400, value);
+      const again = await timed(() => m2m.getToken(options));
+      assert.equal(again.err && again.err.retryAfter, 86400, 'the window is open');
       assert.equal(server.count, 1, value);
     } finally {
       await server.close();
@@ -265,21 +253,21 @@ test('an absurd Retry-After (2e16 s, beyond u64) opens a window of a day, never 
 test('a 429 without Retry-After opens a back-off window: 1 s (waited out in the call), then 2 s, then 4 s', limits, async () => {
   const server = await startTokenServer({ respond: () => tooMany() });
   try {
-    const options = optionsFor(server);
-    const first = await settle(m2m.getToken(options));
-    assert.equal(first.error && first.error.code, 'ERR_RATE_LIMITED');
-    assert.equal(first.error.retryAfter, 2, 'second 429 in a row: 2 s');
+    const options = optionsFor(server, 'memory');
+    const first = await timed(() => m2m.getToken(options));
+    assert.equal(first.err && first.err.code, 'ERR_RATE_LIMITED');
+    assert.equal(first.err.retryAfter, 2, 'second 429 in a row: 2 s');
     assert.ok(first.ms >= 900 && first.ms < 1000 + FAST_MS, `the 1 s window was waited out once (${first.ms} ms)`);
     assert.equal(server.count, 2);
 
-    const inside = await settle(m2m.getToken(options));
-    assert.equal(inside.error && inside.error.code, 'ERR_RATE_LIMITED');
+    const inside = await timed(() => m2m.getToken(options));
+    assert.equal(inside.err && inside.err.code, 'ERR_RATE_LIMITED');
     assert.equal(server.count, 2, 'nothing sent inside the 2 s window');
 
     const windowEndsAt = server.requests[1].at + 2000;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, windowEndsAt - Date.now()) + 200));
-    const third = await settle(m2m.getToken(options));
-    assert.equal(third.error && third.error.retryAfter, 4, 'third 429 in a row: 4 s, longer than the call may wait');
+    const third = await timed(() => m2m.getToken(options));
+    assert.equal(third.err && third.err.retryAfter, 4, 'third 429 in a row: 4 s, longer than the call may wait');
     assert.ok(third.ms < 900, `${third.ms} ms`);
     assert.equal(server.count, 3);
   } finally {
