@@ -124,16 +124,4 @@ function summary({ byFleet }) {
 
 module.exports = { run, report, summary }
 
-if (require.main === module) {
-  run({ rounds: Number(process.env.BENCH_ROUNDS || 1) }).then(
-    (result) => {
-      console.log(report(result).join('\n'))
-      console.log(JSON.stringify(summary(result)))
-      process.exit(0)
-    },
-    (err) => {
-      console.error(err)
-      process.exit(1)
-    },
-  )
-}
+if (require.main === module) require('./lib/standalone').runStandalone(module.exports, { rounds: Number(process.env.BENCH_ROUNDS || 1) })

@@ -154,15 +154,4 @@ function summary({ perRound: r }) {
 
 module.exports = { run, report, summary }
 
-if (require.main === module) {
-  run({ rounds: Number(process.env.BENCH_ROUNDS || 5) * 3 }).then(
-    (result) => {
-      console.log(report(result).join('\n'))
-      process.exit(0)
-    },
-    (err) => {
-      console.error(err)
-      process.exit(1)
-    },
-  )
-}
+if (require.main === module) require('./lib/standalone').runStandalone(module.exports, { rounds: Number(process.env.BENCH_ROUNDS || 5) * 3 })

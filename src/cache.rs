@@ -731,5 +731,8 @@ mod lock_order_tests;
 #[path = "cache_rate_limit_tests.rs"]
 mod rate_limit_tests;
 #[cfg(test)]
+#[path = "cache_test_support.rs"]
+mod test_support;
+#[cfg(test)]
 #[path = "cache_tests.rs"]
 mod tests;

@@ -3,24 +3,11 @@
 //! callers that start, join and land flights on other threads. A deadlock
 //! fails the test through a watchdog instead of hanging `cargo test`.
 
+use super::test_support::request;
 use super::*;
-use crate::options::RawOptions;
 use crate::scripted_fetcher::{ScriptedFetcher, Step};
-use crate::secret::Secret;
 use std::sync::mpsc;
 use std::time::Duration;
-
-fn request(client_id: &str) -> Arc<TokenRequest> {
-    Arc::new(
-        TokenRequest::from_options(RawOptions {
-            token_url: Some("http://127.0.0.1:1/oauth/token".into()),
-            client_id: Some(client_id.into()),
-            client_secret: Some(Secret::new("secret".into())),
-            ..RawOptions::default()
-        })
-        .unwrap(),
-    )
-}
 
 /// How long the threads race.
 const STRESS: Duration = Duration::from_secs(3);
@@ -40,7 +27,7 @@ fn remote_invalidations_never_deadlock_callers_starting_flights() {
             .cycling(),
     );
     let cache = TokenCache::new(fetcher.clone(), runtime.handle().clone(), 10_000);
-    let req = request("lock-order");
+    let req = request("lock-order", 60.0);
     let (done, finished) = mpsc::channel::<&'static str>();
 
     // Two caller threads: hits (which read the generation under the

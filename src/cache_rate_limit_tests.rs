@@ -2,36 +2,13 @@
 //! drive: each window is checked at its last millisecond and its first
 //! after, without waiting for real seconds.
 
+use super::test_support::{clocked, request};
 use super::*;
-use crate::clock::ManualClock;
-use crate::options::RawOptions;
-use crate::scripted_fetcher::{ScriptedFetcher, Step};
-use crate::secret::Secret;
+use crate::scripted_fetcher::Step;
+use std::time::Duration;
 
-fn cache_on_clock(script: Vec<Step>) -> (Arc<TokenCache>, Arc<ScriptedFetcher>, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::starting_now());
-    let fetcher = Arc::new(ScriptedFetcher::new(script).with_clock(clock.clone()));
-    let cache = TokenCache::with_clock(
-        fetcher.clone(),
-        tokio::runtime::Handle::current(),
-        DEFAULT_MAX_ENTRIES,
-        clock.clone(),
-    );
-    (cache, fetcher, clock)
-}
-
-fn request(client_id: &str) -> Arc<TokenRequest> {
-    Arc::new(
-        TokenRequest::from_options(RawOptions {
-            token_url: Some("http://127.0.0.1:1/oauth/token".into()),
-            client_id: Some(client_id.into()),
-            client_secret: Some(Secret::new("secret".into())),
-            leeway_seconds: Some(0.0),
-            ..RawOptions::default()
-        })
-        .unwrap(),
-    )
-}
+/// No leeway: a token is usable to its last millisecond.
+const NO_LEEWAY: f64 = 0.0;
 
 async fn retry_after(cache: &Arc<TokenCache>, request: &Arc<TokenRequest>) -> Option<u64> {
     match cache.acquire(request.clone()).await {
@@ -45,9 +22,11 @@ async fn retry_after(cache: &Arc<TokenCache>, request: &Arc<TokenRequest>) -> Op
 
 #[tokio::test]
 async fn a_window_closes_the_entry_until_its_last_millisecond_and_not_one_more() {
-    let (cache, fetcher, clock) =
-        cache_on_clock(vec![Step::TooMany(Some(30)), Step::Token(3_600_000)]);
-    let req = request("window-edges");
+    let (cache, fetcher, clock) = clocked(
+        vec![Step::TooMany(Some(30)), Step::Token(3_600_000)],
+        Duration::ZERO,
+    );
+    let req = request("window-edges", NO_LEEWAY);
     assert_eq!(retry_after(&cache, &req).await, Some(30));
     clock.advance_ms(29_999);
     assert_eq!(retry_after(&cache, &req).await, Some(1), "1 ms left is 1 s");
@@ -63,8 +42,8 @@ async fn a_window_closes_the_entry_until_its_last_millisecond_and_not_one_more()
 
 #[tokio::test]
 async fn invalidate_and_clear_do_not_reopen_a_window() {
-    let (cache, fetcher, clock) = cache_on_clock(vec![Step::TooMany(Some(30))]);
-    let req = request("window-kept");
+    let (cache, fetcher, clock) = clocked(vec![Step::TooMany(Some(30))], Duration::ZERO);
+    let req = request("window-kept", NO_LEEWAY);
     assert_eq!(retry_after(&cache, &req).await, Some(30));
     assert!(!cache.invalidate(&req), "a failure leaves no entry to drop");
     cache.clear();
@@ -75,15 +54,18 @@ async fn invalidate_and_clear_do_not_reopen_a_window() {
 
 #[tokio::test]
 async fn without_retry_after_the_back_off_doubles_and_a_token_resets_it() {
-    let (cache, fetcher, clock) = cache_on_clock(vec![
-        Step::TooMany(None),
-        Step::TooMany(None),
-        Step::TooMany(None),
-        Step::TooMany(None),
-        Step::Token(60_000),
-        Step::TooMany(None),
-    ]);
-    let req = request("back-off");
+    let (cache, fetcher, clock) = clocked(
+        vec![
+            Step::TooMany(None),
+            Step::TooMany(None),
+            Step::TooMany(None),
+            Step::TooMany(None),
+            Step::Token(60_000),
+            Step::TooMany(None),
+        ],
+        Duration::ZERO,
+    );
+    let req = request("back-off", NO_LEEWAY);
     let mut windows = Vec::new();
     for _ in 0..4 {
         let secs = retry_after(&cache, &req).await.unwrap();
@@ -105,14 +87,17 @@ async fn without_retry_after_the_back_off_doubles_and_a_token_resets_it() {
 
 #[tokio::test]
 async fn an_empty_quota_bucket_hands_out_the_token_then_closes_the_entry_until_its_reset() {
-    let (cache, fetcher, clock) = cache_on_clock(vec![
-        Step::TokenFromEmptyBucket {
-            lifetime_ms: 100_000,
-            reset_secs: 600,
-        },
-        Step::Token(3_600_000),
-    ]);
-    let req = request("empty-bucket");
+    let (cache, fetcher, clock) = clocked(
+        vec![
+            Step::TokenFromEmptyBucket {
+                lifetime_ms: 100_000,
+                reset_secs: 600,
+            },
+            Step::Token(3_600_000),
+        ],
+        Duration::ZERO,
+    );
+    let req = request("empty-bucket", NO_LEEWAY);
     assert_eq!(
         retry_after(&cache, &req).await,
         None,

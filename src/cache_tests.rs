@@ -1,5 +1,5 @@
+use super::test_support::{clocked, request};
 use super::*;
-use crate::clock::ManualClock;
 use crate::options::RawOptions;
 use crate::scripted_fetcher::{ScriptedFetcher, Step};
 use crate::secret::Secret;
@@ -26,47 +26,6 @@ fn cache_with(
         DEFAULT_MAX_ENTRIES,
     );
     (cache, fetcher)
-}
-
-/// As `cache_with`, with the cache and the endpoint on a clock the test
-/// moves (and Tokio's time paused by the test, for the endpoint's delay).
-fn clocked(
-    script: Vec<Result<u64, ErrorCode>>,
-    delay_ms: u64,
-) -> (Arc<TokenCache>, Arc<ScriptedFetcher>, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::starting_now());
-    let steps = script
-        .into_iter()
-        .map(|step| match step {
-            Ok(lifetime_ms) => Step::Token(lifetime_ms),
-            Err(code) => Step::Fail(code),
-        })
-        .collect();
-    let fetcher = Arc::new(
-        ScriptedFetcher::new(steps)
-            .delayed(Duration::from_millis(delay_ms))
-            .with_clock(clock.clone()),
-    );
-    let cache = TokenCache::with_clock(
-        fetcher.clone(),
-        tokio::runtime::Handle::current(),
-        DEFAULT_MAX_ENTRIES,
-        clock.clone(),
-    );
-    (cache, fetcher, clock)
-}
-
-fn request(client_id: &str, leeway_seconds: f64) -> Arc<TokenRequest> {
-    Arc::new(
-        TokenRequest::from_options(RawOptions {
-            token_url: Some("http://127.0.0.1:1/oauth/token".into()),
-            client_id: Some(client_id.into()),
-            client_secret: Some(Secret::new("secret".into())),
-            leeway_seconds: Some(leeway_seconds),
-            ..RawOptions::default()
-        })
-        .unwrap(),
-    )
 }
 
 fn token_text(a: &Acquired) -> &str {
@@ -132,7 +91,10 @@ async fn invalidation_makes_the_next_call_fetch_anew() {
 #[tokio::test(start_paused = true)]
 async fn a_hit_past_the_refresh_point_is_answered_at_once_and_refreshes_once() {
     // 1.2 s lifetime, no leeway: refresh from 1.08 s on
-    let (cache, fetcher, clock) = clocked(vec![Ok(1_200), Ok(3_600_000)], 100);
+    let (cache, fetcher, clock) = clocked(
+        vec![Step::Token(1_200), Step::Token(3_600_000)],
+        Duration::from_millis(100),
+    );
     let req = request("refresh-ahead", 0.0);
     cache.acquire(req.clone()).await.unwrap();
     clock.advance_ms(1_079);
@@ -167,8 +129,14 @@ async fn a_hit_past_the_refresh_point_is_answered_at_once_and_refreshes_once() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_refresh_keeps_the_usable_token_and_cools_down() {
-    let (cache, fetcher, clock) =
-        clocked(vec![Ok(1_500), Err(ErrorCode::Network), Ok(3_600_000)], 10);
+    let (cache, fetcher, clock) = clocked(
+        vec![
+            Step::Token(1_500),
+            Step::Fail(ErrorCode::Network),
+            Step::Token(3_600_000),
+        ],
+        Duration::from_millis(10),
+    );
     let req = request("refresh-fails", 0.0);
     cache.acquire(req.clone()).await.unwrap();
     clock.advance_ms(1_360); // past 90 % of 1.5 s

@@ -50,6 +50,16 @@ impl FileBackend {
     fn path(&self, name: &str, extension: &str) -> PathBuf {
         self.dir.join(format!("{name}.{extension}"))
     }
+
+    /// The folder, the record in `slot`, and the short lock that orders
+    /// changes to the entry's records.
+    fn record_paths(&self, name: &str, slot: Slot) -> (PathBuf, PathBuf, PathBuf) {
+        (
+            self.dir.clone(),
+            self.path(name, slot.suffix()),
+            self.path(name, "rec"),
+        )
+    }
 }
 
 /// Runs a blocking file operation off the runtime's workers.
@@ -96,11 +106,7 @@ impl Backend for FileBackend {
         sealed: Vec<u8>,
         _ttl: Duration,
     ) -> StoreFuture<'a, ()> {
-        let (dir, path, record_lock) = (
-            self.dir.clone(),
-            self.path(name, slot.suffix()),
-            self.path(name, "rec"),
-        );
+        let (dir, path, record_lock) = self.record_paths(name, slot);
         Box::pin(blocking(move || {
             let _order = lock_record(&dir, &record_lock)?;
             write_atomically(&dir, &path, &sealed)
@@ -125,11 +131,7 @@ impl Backend for FileBackend {
         slot: Slot,
         expected: Vec<u8>,
     ) -> StoreFuture<'a, bool> {
-        let (dir, path, record_lock) = (
-            self.dir.clone(),
-            self.path(name, slot.suffix()),
-            self.path(name, "rec"),
-        );
+        let (dir, path, record_lock) = self.record_paths(name, slot);
         Box::pin(blocking(move || {
             // The record's own short lock, not the entry's fleet lock: no
             // rename can land between the comparison and the unlink, and a

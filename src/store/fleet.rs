@@ -172,21 +172,11 @@ impl Flight {
     /// `first_look` (the request this flight waited on failed); else
     /// nothing. `Err` when the store failed.
     async fn read_failure(&mut self, first_look: bool) -> Result<Option<TokenError>, ()> {
-        let backend = self.store.backend.clone();
-        let read = backend.read(self.seal.name(), Slot::Failure);
-        let sealed = self
-            .store
-            .run(&mut self.budget, Some(&self.counters), read)
-            .await
-            .map_err(|_| ())?;
-        let Some(sealed) = sealed else {
+        let Some(sealed) = self.read_slot(Slot::Failure).await? else {
             return Ok(None);
         };
         let Ok(failure) = self.seal.open_failure(&sealed) else {
-            if !self.bad_record_counted {
-                self.bad_record_counted = true;
-                Counters::count(&self.counters.store_errors);
-            }
+            self.count_bad_record();
             return Ok(None);
         };
         if let Some(window) = failure.window {
@@ -215,26 +205,35 @@ impl Flight {
     /// The record's token if it is one this flight wants; `Err` when the
     /// store failed.
     async fn read_wanted(&mut self) -> Result<Option<Token>, ()> {
-        let backend = self.store.backend.clone();
-        let read = backend.read(self.seal.name(), Slot::Token);
-        let sealed = self
-            .store
-            .run(&mut self.budget, Some(&self.counters), read)
-            .await
-            .map_err(|_| ())?;
-        let Some(sealed) = sealed else {
+        let Some(sealed) = self.read_slot(Slot::Token).await? else {
             return Ok(None);
         };
         match self.seal.open(&sealed) {
             Ok(token) => Ok(self.wants(&token).then_some(token)),
             Err(_) => {
                 // Ignored and replaced by our own fetch; counted, never handed out.
-                if !self.bad_record_counted {
-                    self.bad_record_counted = true;
-                    Counters::count(&self.counters.store_errors);
-                }
+                self.count_bad_record();
                 Ok(None)
             }
+        }
+    }
+
+    /// The entry's sealed record in `slot`, if any; `Err` when the store failed.
+    async fn read_slot(&mut self, slot: Slot) -> Result<Option<Vec<u8>>, ()> {
+        let backend = self.store.backend.clone();
+        let read = backend.read(self.seal.name(), slot);
+        self.store
+            .run(&mut self.budget, Some(&self.counters), read)
+            .await
+            .map_err(|_| ())
+    }
+
+    /// A record that does not open is counted once per flight, however
+    /// often it is re-read.
+    fn count_bad_record(&mut self) {
+        if !self.bad_record_counted {
+            self.bad_record_counted = true;
+            Counters::count(&self.counters.store_errors);
         }
     }
 
