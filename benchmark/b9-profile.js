@@ -8,18 +8,22 @@
 // bin starts, how long loading the library takes (and the napi loader and
 // the addon within it), the token call, process.stdout's creation, and when
 // the process emits 'exit'; the parent adds what comes after 'exit' (the
-// addon's teardown) from the wall time it measured.
+// addon's teardown) from the wall time it measured. B9
+// (b9-cli-startup.js) puts the same table in its section of RESULTS.md.
 //
 //   node benchmark/b9-profile.js          RUNS=40 by default
 //   RUNS=100 node benchmark/b9-profile.js
 
-if (require.main !== module) {
-  preloaded()
-} else {
-  profile().catch((err) => {
-    console.error(err)
-    process.exitCode = 1
-  })
+if (require.main === module) {
+  profile({ runs: Number(process.env.RUNS || 40) }).then(
+    (r) => console.log(`Median of ${r.runs} runs, ms (Node ${process.version}):\n\n${profileTable(r)}`),
+    (err) => {
+      console.error(err)
+      process.exitCode = 1
+    },
+  )
+} else if (process.env.M2M_B9_PROFILE === '1') {
+  preloaded() // in a profiled run, preloaded with -r
 }
 
 /** In the profiled process: marks, reported on fd 3 as JSON when the process exits. */
@@ -69,7 +73,8 @@ function preloaded() {
   })
 }
 
-async function profile() {
+/** Runs the command `runs` times preloaded, and `node -e ""` as many times; the medians of each phase. */
+async function profile({ runs = 40 } = {}) {
   const fs = require('node:fs')
   const os = require('node:os')
   const path = require('node:path')
@@ -77,13 +82,11 @@ async function profile() {
   const { performance } = require('node:perf_hooks')
   const { startTokenServer } = require('./lib/server')
   const { median } = require('./lib/stats')
-  const { table, fixed } = require('./lib/report')
 
-  const RUNS = Number(process.env.RUNS || 40)
   const BIN = path.join(__dirname, '..', 'bin', 'm2m-token.js')
   const server = await startTokenServer({ expiresIn: 86400 })
   const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-bench-profile-'))
-  const env = { ...process.env, M2M_CLIENT_SECRET: 'b9-secret' }
+  const env = { ...process.env, M2M_CLIENT_SECRET: 'b9-secret', M2M_B9_PROFILE: '1' }
   for (const name of ['M2M_TOKEN_STORE', 'M2M_CLIENT_ID', 'AUTH0_CLIENT_ID', 'AUTH0_DOMAIN']) delete env[name]
   const args = [BIN, '--token-url', server.url, '--client-id', 'b9-profile', '--store', `file:${storeDir}`]
 
@@ -105,10 +108,10 @@ async function profile() {
   })
 
   try {
-    await run(args) // fills the store
+    await run(['-r', __filename, ...args]) // fills the store
     const phases = {}
     const add = (name, ms) => (phases[name] ??= []).push(ms)
-    for (let i = 0; i < RUNS; i++) {
+    for (let i = 0; i < runs; i++) {
       add('node', (await run(['-e', ''])).wall)
       const { wall, endedAt, marks: m } = await run(['-r', __filename, ...args])
       add('wall', wall)
@@ -122,23 +125,31 @@ async function profile() {
       add('output', m.exit - m.resolved)
       add('teardown', endedAt - (m.timeOrigin + m.exit))
     }
-    const cell = (name) => fixed(median(phases[name]), 2)
-    const rows = [
-      ['process start → the bin starts (Node itself, `-r` included)', cell('toMain')],
-      ['the bin: compile, parse arguments, read the secret', cell('bin')],
-      ['`require(\'../index.js\')`: the library and its addon', cell('library')],
-      ['  of which the napi loader (`binding.js`) less the addon', cell('loader')],
-      ['  of which loading the addon (dlopen, module init)', cell('addon')],
-      ['`getTokenInfo()` until its promise settles (file store read)', cell('call')],
-      ['settled → `exit` event (printing the token)', cell('output')],
-      ['  of which creating `process.stdout`', cell('stdout')],
-      ['`exit` event → process gone (teardown, seen by the parent)', cell('teardown')],
-      ['**wall, spawn → exit** (`node -e ""` alone, same rounds)', `**${cell('wall')}** (${cell('node')})`],
-    ]
-    console.log(`Median of ${RUNS} runs, ms (Node ${process.version}):\n`)
-    console.log(table(['phase', 'ms'], rows))
+    const medians = Object.fromEntries(Object.entries(phases).map(([name, xs]) => [name, median(xs)]))
+    return { runs, medians, requests: server.requests.length }
   } finally {
     await server.close()
     fs.rmSync(storeDir, { recursive: true, force: true })
   }
 }
+
+/** The phases as a markdown table. */
+function profileTable({ medians: m }) {
+  const { table, fixed } = require('./lib/report')
+  const ms = (name) => fixed(m[name], 2)
+  return table(['phase', 'ms'], [
+    ['process start → the bin starts (Node itself, and the `-r` of this profile)', ms('toMain')],
+    ['the bin: compile, parse the arguments, read the secret', ms('bin')],
+    ['`require(\'../index.js\')`: the library and its addon', ms('library')],
+    ['— of which the napi loader (`binding.js`), the addon not counted', ms('loader')],
+    ['— of which loading the addon (dlopen, module init)', ms('addon')],
+    ['`getTokenInfo()` until its promise settles (the file store read)', ms('call')],
+    ['settled → `exit` event (printing the token)', ms('output')],
+    ['— of which creating `process.stdout`', ms('stdout')],
+    ['`exit` event → process gone (teardown, seen by the parent)', ms('teardown')],
+    ['**wall, spawn → exit**', `**${ms('wall')}**`],
+    ['`node -e ""`, same rounds', ms('node')],
+  ])
+}
+
+module.exports = { profile, profileTable }
