@@ -130,7 +130,7 @@ function report(r) {
       `${r.memoryRequests} for the ${r.runs} runs with \`--store memory\`.`,
     '',
     `Where the time of a run from the store goes: the median of ${r.profile.runs} runs of ` +
-      '`node -r benchmark/b9-profile.js bin/m2m-token.js …` (each next to a `node -e ""`), ' +
+      '`node -r benchmark/b9-profile.js bin/m2m-token.js …`, each next to a `node -e ""` ' +
       '(`node benchmark/b9-profile.js` prints this table alone); the preload adds its own loading to the first row. ' +
       `${r.profile.requests} token request${r.profile.requests === 1 ? '' : 's'} for the ${r.profile.runs + 1} runs.`,
     '',
