@@ -108,7 +108,9 @@ async function main() {
 function replaceTarget(old, name, report, s, note) {
   const row = `| ${[s.target, s.figure, s.goal, s.met === null ? '—' : s.met ? 'yes' : '**no**'].join(' | ')} |`
   const lines = old.split('\n')
-  const section = [report[0], '', note, '', ...report.slice(1)]
+  const body = report.slice(1)
+  while (body[0] === '') body.shift()
+  const section = [report[0], '', note, '', ...body]
   while (section.at(-1) === '') section.pop()
   const start = lines.findIndex((l) => l.startsWith(`## ${name} — `))
   if (start === -1) {
