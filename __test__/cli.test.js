@@ -481,3 +481,26 @@ test('--version prints the package version', async () => {
   assertOk(r);
   assert.equal(r.stdout, `${require('../package.json').version}\n`);
 });
+
+test('standard output closed by its reader: exit 1 and one line naming EPIPE', async () => {
+  await withServer({}, async (server) => {
+    const { spawn } = require('node:child_process');
+    const { BIN } = require('./helpers/cli');
+    const env = { ...process.env, XDG_CACHE_HOME: cacheHome };
+    for (const name of ['M2M_CLIENT_SECRET', 'AUTH0_CLIENT_SECRET', 'M2M_TOKEN_STORE']) delete env[name];
+    // The secret comes from standard input, so the command waits for it: its
+    // standard output is closed for certain before it writes the token.
+    const child = spawn(process.execPath, [BIN, ...memoryArgs(server), '--client-secret-file', '-'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const err = [];
+    child.stderr.on('data', (c) => err.push(c));
+    const exited = new Promise((resolve) => child.on('close', (status) => resolve(status)));
+    child.stdout.destroy();
+    await new Promise((resolve) => child.stdout.once('close', resolve));
+    child.stdin.end(`${SECRET}\n`);
+    const status = await exited;
+    const stderr = Buffer.concat(err).toString('utf8');
+    assert.equal(server.count, 1, 'the token was fetched');
+    assert.equal(stderr, 'm2m-token: EPIPE: cannot write to standard output: the reader closed it\n');
+    assert.equal(status, 1);
+  });
+});

@@ -6,7 +6,8 @@
 // shell script or a cron job pays per token once the store holds one.
 // For context, the same table shows the bin alone (`--version`, which never
 // loads the library), loading the library, and a run with `--store memory`
-// (one token request per run, against the loopback server).
+// (one token request per run, against the loopback server). Then where the
+// time of a run from the store goes, phase by phase (b9-profile.js).
 //
 // Runs are started with an asynchronous spawn (the token server lives in
 // this process and must keep answering), one case after the other within a
@@ -24,6 +25,7 @@ const { performance } = require('node:perf_hooks')
 const { startTokenServer } = require('./lib/server')
 const { median, spread } = require('./lib/stats')
 const { table, fixed } = require('./lib/report')
+const { profile, profileTable } = require('./b9-profile')
 
 const ROOT = path.join(__dirname, '..')
 const BIN = path.join(ROOT, 'bin', 'm2m-token.js')
@@ -80,6 +82,7 @@ async function run({ rounds = Number(process.env.BENCH_ROUNDS || 5) } = {}) {
     }
     const requestsOf = (clientId) => server.requests.filter((r) => r.form.client_id === clientId).length
     return {
+      profile: await profile({ runs: rounds * RUNS_PER_ROUND }),
       rounds,
       runs: rounds * RUNS_PER_ROUND,
       times,
@@ -125,6 +128,13 @@ function report(r) {
     `Token requests: ${r.storeRequests} for the ${r.runs + 1} runs sharing the file store (the fill included)` +
       `${r.notFromStore ? `, ${r.notFromStore} runs printed another token than the fill` : ''}; ` +
       `${r.memoryRequests} for the ${r.runs} runs with \`--store memory\`.`,
+    '',
+    `Where the time of a run from the store goes: the median of ${r.profile.runs} runs of ` +
+      '`node -r benchmark/b9-profile.js bin/m2m-token.js …`, each next to a `node -e ""` ' +
+      '(`node benchmark/b9-profile.js` prints this table alone); the preload adds its own loading to the first row. ' +
+      `${r.profile.requests} token request${r.profile.requests === 1 ? '' : 's'} for the ${r.profile.runs + 1} runs.`,
+    '',
+    profileTable(r.profile),
     '',
   ]
 }

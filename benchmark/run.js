@@ -7,7 +7,9 @@
 // (min–max) beside them so a noisy run shows.
 //
 //   node benchmark/run.js            all targets (about 3–4 minutes on 2 cores)
-//   node benchmark/run.js B1 B4      only those (RESULTS.md is left alone)
+//   node benchmark/run.js B9         one target: its section and its Summary row
+//                                    in RESULTS.md are replaced, the rest is kept
+//   node benchmark/run.js B1 B4      several (RESULTS.md is left alone)
 //   BENCH_ROUNDS=3 node benchmark/run.js
 
 const fs = require('node:fs')
@@ -86,8 +88,49 @@ async function main() {
     ...done.flatMap(({ target, result }) => target.report(result)),
   ]
   const text = out.join('\n')
-  if (only.length === 0) fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), text)
+  const results = path.join(__dirname, 'RESULTS.md')
+  if (only.length === 0) fs.writeFileSync(results, text)
+  else if (done.length === 1) {
+    const { name, target, result } = done[0]
+    const note = `Run on its own with \`${cmd}\` (the other sections are from earlier runs): ` +
+      `${m.cores} cores (${m.cpu}), Node ${m.node}, ${m.date}.`
+    fs.writeFileSync(results, replaceTarget(fs.readFileSync(results, 'utf8'), name, target.report(result), summary[0], note))
+    console.log(`(RESULTS.md: ${name} section and Summary row replaced)`)
+  }
   console.log(`\n${text}`)
+}
+
+/**
+ * RESULTS.md with the section of target `name` (from its "## <name> — "
+ * heading to the next "## " heading) replaced by `report`, the note after
+ * its heading, and its Summary row replaced by `s` (or added at the end of
+ * the Summary table). A section not there yet is added at the end.
+ */
+function replaceTarget(old, name, report, s, note) {
+  const row = `| ${[s.target, s.figure, s.goal, s.met === null ? '—' : s.met ? 'yes' : '**no**'].join(' | ')} |`
+  const lines = old.split('\n')
+  const body = report.slice(1)
+  while (body[0] === '') body.shift()
+  const section = [report[0], '', note, '', ...body]
+  while (section.at(-1) === '') section.pop()
+  const start = lines.findIndex((l) => l.startsWith(`## ${name} — `))
+  if (start === -1) {
+    while (lines.at(-1) === '') lines.pop()
+    lines.push('', ...section, '')
+  } else {
+    let end = lines.findIndex((l, i) => i > start && l.startsWith('## '))
+    if (end === -1) end = lines.length
+    lines.splice(start, end - start, ...section, ...(end < lines.length ? [''] : []))
+  }
+  const summaryAt = lines.indexOf('## Summary')
+  if (summaryAt !== -1) {
+    const rows = lines.findIndex((l, i) => i > summaryAt && l.startsWith('| ---'))
+    let i = rows + 1
+    while (i < lines.length && lines[i].startsWith('|') && !lines[i].startsWith(`| ${name} `)) i++
+    if (i < lines.length && lines[i].startsWith(`| ${name} `)) lines[i] = row
+    else lines.splice(i, 0, row)
+  }
+  return lines.join('\n')
 }
 
 main().then(

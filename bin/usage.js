@@ -68,7 +68,7 @@ Environment:
 
 Exit status (errors print one line on standard error: m2m-token: <code>: <message>):
   0  success
-  1  any other error
+  1  any other error (e.g. standard output closed before the token was written)
   2  ERR_INVALID_OPTIONS: bad or missing options, or a usage error
   3  ERR_OAUTH: the endpoint refused the request with an OAuth error (e.g. invalid_client)
   4  ERR_HTTP_STATUS: any other non-2xx answer

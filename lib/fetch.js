@@ -19,11 +19,41 @@
 
 const { calls, HIT } = require('./thread-view')
 
-// Node's own fetch, as it was when the module loaded: the redirect rule
-// above is checked against it, not against whatever replaces it later.
+// Node's own fetch, Request and Headers, as they were when the module
+// loaded: the redirect rule above is checked against them, not against
+// whatever replaces them later. On Node 18 and 20, Request and Headers are
+// accessors that load Node's fetch implementation on first read (about
+// 25 ms); reading them here would make every process that loads the library
+// pay that, client.fetch used or not (a run of the command pays it each
+// time). So their property descriptors are kept now, and read on the first
+// client.fetch call.
 const nodeFetch = globalThis.fetch
-const NodeRequest = globalThis.Request
-const NodeHeaders = globalThis.Headers
+const AT_LOAD = {
+  Request: Object.getOwnPropertyDescriptor(globalThis, 'Request'),
+  Headers: Object.getOwnPropertyDescriptor(globalThis, 'Headers'),
+}
+let nodeClasses = null
+
+/** { Request, Headers } as they were when this module loaded. */
+function classesAtLoad() {
+  if (nodeClasses === null) nodeClasses = { Request: atLoad('Request'), Headers: atLoad('Headers') }
+  return nodeClasses
+}
+
+function atLoad(name) {
+  const then = AT_LOAD[name]
+  if (then === undefined) return undefined
+  if (!then.get) return then.value
+  const now = Object.getOwnPropertyDescriptor(globalThis, name)
+  if (now !== undefined && now.get === then.get) return globalThis[name] // untouched since: an ordinary read
+  // Replaced (or deleted) since. Node's accessor turns the global into a plain
+  // value when read, so the global is put back as the caller left it.
+  if (now === undefined) Object.defineProperty(globalThis, name, { configurable: true, writable: true, value: undefined })
+  const value = then.get.call(globalThis)
+  if (now === undefined) delete globalThis[name]
+  else Object.defineProperty(globalThis, name, now)
+  return value
+}
 
 /**
  * The `fetch` of one client. `usableView(client)` is this thread's usable
@@ -66,6 +96,7 @@ function createFetch(client, usableView) {
 
 /** What a send needs, read once from fetch's arguments. */
 function prepare(input, init) {
+  const { Request: NodeRequest, Headers: NodeHeaders } = classesAtLoad()
   const isRequest = input instanceof NodeRequest
   const hasInit = init !== undefined && init !== null
   // As fetch does: init's headers replace those of a Request input.
