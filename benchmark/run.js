@@ -89,7 +89,7 @@ async function main() {
   ]
   const text = out.join('\n')
   const results = path.join(__dirname, 'RESULTS.md')
-  if (only.length === 0) fs.writeFileSync(results, text)
+  if (only.length === 0) fs.writeFileSync(results, withKeptSections(text, fs.readFileSync(results, 'utf8')))
   else if (done.length === 1) {
     const { name, target, result } = done[0]
     const note = `Run on its own with \`${cmd}\` (the other sections are from earlier runs): ` +
@@ -98,6 +98,21 @@ async function main() {
     console.log(`(RESULTS.md: ${name} section and Summary row replaced)`)
   }
   console.log(`\n${text}`)
+}
+
+/**
+ * `text` (a full run's RESULTS.md) followed by the sections of `old` that no
+ * target writes (a "before → after" comparison kept from an earlier run, say),
+ * so that a full run never loses them.
+ */
+function withKeptSections(text, old) {
+  const written = new Set(text.split('\n').filter((l) => l.startsWith('## ')))
+  const isTarget = (heading) => Object.keys(TARGETS).some((name) => heading.startsWith(`## ${name} — `))
+  const kept = old.split(/^(?=## )/m).filter((section) => {
+    const heading = section.split('\n')[0]
+    return heading.startsWith('## ') && !written.has(heading) && !isTarget(heading)
+  })
+  return [text.trimEnd(), ...kept.map((section) => section.trimEnd())].join('\n\n') + '\n'
 }
 
 /**
