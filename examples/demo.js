@@ -137,6 +137,22 @@ async function main() {
   }
 
   await server.close()
+
+  heading(`7. A rate-limited endpoint (every answer 429, Retry-After: 30): ${PROCESSES} processes share the window`)
+  const limited = await startTokenServer({ respond: () => ({ status: 429, headers: { 'retry-after': '30' }, body: { error: 'too_many_requests' } }) })
+  const windowDir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-token-demo-'))
+  try {
+    const limitedOptions = { ...options, tokenUrl: limited.url, store: `file:${windowDir}` }
+    const started = Date.now()
+    const answers = await Promise.all(Array.from({ length: PROCESSES }, () => runProcess(limitedOptions)))
+    const errors = answers.map((a) => a.error)
+    console.log(`   every call: ${[...new Set(errors.map((e) => e && `${e.code}, retryAfter ${e.retryAfter} s`))].join(' / ')}` +
+      ` (all answered within ${Date.now() - started} ms)`)
+    console.log(`   requests the endpoint received: ${limited.count}  (each process asking on its own would send ${PROCESSES})`)
+  } finally {
+    await limited.close()
+    fs.rmSync(windowDir, { recursive: true, force: true })
+  }
 }
 
 /** A separate Node process (this file, as a child) that gets one token and reports it. */
@@ -152,8 +168,12 @@ function runProcess(options) {
 
 if (process.argv[2] === '--child') {
   process.once('message', async (options) => {
-    const token = await m2m.getToken(options)
-    process.send({ token, storeHits: m2m.stats().storeHits }, () => process.disconnect())
+    try {
+      const token = await m2m.getToken(options)
+      process.send({ token, storeHits: m2m.stats().storeHits }, () => process.disconnect())
+    } catch (err) {
+      process.send({ error: { code: err.code, retryAfter: err.retryAfter } }, () => process.disconnect())
+    }
   })
 } else {
   main().catch((err) => {
