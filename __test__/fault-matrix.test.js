@@ -1,6 +1,6 @@
 'use strict';
 
-// Fault injection (issue 3): every way a token endpoint can fail, each case
+// Fault injection: every way a token endpoint can fail, each case
 // against its own server. Each asserts the error code, the number of requests
 // the server received and a generous upper bound on how long the call took.
 // The `after` hook prints the fault matrix: fault | code | requests.

@@ -1,6 +1,6 @@
 'use strict';
 
-// Options are checked before any request (issue 3, point 5): every bad
+// Options are checked before any request: every bad
 // option is ERR_INVALID_OPTIONS with a message naming it. getToken and
 // getTokenInfo never throw (they reject, or call back once, asynchronously);
 // only `new TokenClient` throws, synchronously. No request ever reaches the

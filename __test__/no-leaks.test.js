@@ -1,6 +1,6 @@
 'use strict';
 
-// Nothing secret leaks (issue 3, point 6): no TokenError (message, stack,
+// Nothing secret leaks: no TokenError (message, stack,
 // own properties, util.inspect with hidden fields, JSON.stringify), no
 // client and no stats() output ever contains the client secret, the private
 // key or an access token — in this process and in a child printing every

@@ -1,6 +1,6 @@
 'use strict';
 
-// A bounded soak (issue 3, point 9): ~15 s of 50 concurrent callers on the
+// A bounded soak: ~15 s of 50 concurrent callers on the
 // main thread and on each of 3 workers, over tokens that live 2 s (leeway
 // 1 s), with invalidate() and clearCache() at random moments. Every token
 // carries its expiry; none may be handed out inside the leeway. Zero errors,

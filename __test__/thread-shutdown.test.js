@@ -1,6 +1,6 @@
 'use strict';
 
-// Threads and shutdown (issue 3, point 7): worker threads terminated while
+// Threads and shutdown: worker threads terminated while
 // their token request is pending neither crash the process nor wedge the
 // cache entry for other threads; a process exiting with a request in flight
 // exits cleanly.
