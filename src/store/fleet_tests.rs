@@ -76,6 +76,48 @@ async fn one_request_for_many_processes(store: &str) {
 
 on_file_and_redis!(one_request_for_many_processes: file_store_one_request_for_many_processes, redis_store_one_request_for_many_processes);
 
+/// Four processes start at once against an endpoint that answers 429
+/// (`Retry-After: 30`): one request, every process refused with the window,
+/// and a process that asks later is refused from the store, sending nothing.
+async fn a_429_window_is_shared_by_the_fleet(store: &str) {
+    let endpoint = Arc::new(
+        ScriptedFetcher::new(vec![Step::TooMany(Some(30))]).delayed(Duration::from_millis(100)),
+    );
+    let request = request(store, "window-secret");
+    let counters = Arc::new(Counters::default());
+    let refused = |result: Result<crate::fetcher::Fetched, crate::error::TokenError>| {
+        let Err(error) = result else {
+            panic!("a process got a token inside the window");
+        };
+        assert_eq!(error.code, ErrorCode::RateLimited, "{error}");
+        let window = error.window().expect("the window travels with the error");
+        assert!(window.remaining_secs(crate::token::now_ms()) >= 29);
+    };
+    let flights: Vec<_> = (0..4)
+        .map(|_| {
+            let (fetcher, _) = fetcher(&endpoint, "none");
+            tokio::spawn(fetcher.fetch(
+                request.clone(),
+                counters.clone(),
+                context(FetchReason::Miss, None),
+            ))
+        })
+        .collect();
+    for flight in flights {
+        refused(flight.await.unwrap());
+    }
+    assert_eq!(endpoint.calls(), 1, "one request for the fleet");
+    let (later, _) = fetcher(&endpoint, "none");
+    refused(
+        later
+            .fetch(request, counters, context(FetchReason::Miss, None))
+            .await,
+    );
+    assert_eq!(endpoint.calls(), 1, "nothing sent inside the window");
+}
+
+on_file_and_redis!(a_429_window_is_shared_by_the_fleet: file_store_shares_a_429_window, redis_store_shares_a_429_window);
+
 async fn a_bad_record_is_counted_ignored_and_replaced(
     store: &str,
     corrupt: impl Fn(&str, Vec<u8>),
