@@ -40,16 +40,17 @@ async fn fetch_many(
     let flights: Vec<_> = (0..processes)
         .map(|_| {
             let (fetcher, _) = fetcher(endpoint, "none");
-            fetcher.fetch(
+            // Spawned at once: the processes race for the entry.
+            tokio::spawn(fetcher.fetch(
                 request.clone(),
                 counters.clone(),
                 context(FetchReason::Miss, None),
-            )
+            ))
         })
         .collect();
     let mut answers = Vec::new();
     for flight in flights {
-        let fetched = tokio::spawn(flight).await.unwrap().unwrap();
+        let fetched = flight.await.unwrap().unwrap();
         answers.push((
             fetched.token.access_token.expose().to_string(),
             fetched.source,
