@@ -5,7 +5,9 @@
 
 use super::seal::EntrySeal;
 use super::test_support::*;
-use crate::fetcher::{Counters, FetchReason, Fetcher, TokenSource};
+use crate::error::TokenError;
+use crate::fetcher::{Counters, FetchReason, Fetched, Fetcher, TokenSource};
+use crate::options::TokenRequest;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,17 +32,17 @@ macro_rules! on_file_and_redis {
     };
 }
 
-async fn fetch_many(
-    store: &str,
+/// `processes` flights of one miss, spawned at once: each plays a process
+/// (its own `StoreFetcher`) racing the others for the entry.
+async fn race(
     processes: usize,
     endpoint: &Arc<ScriptedFetcher>,
-) -> Vec<(String, TokenSource)> {
-    let request = request(store, "fleet-secret");
-    let counters = Arc::new(Counters::default());
+    request: &Arc<TokenRequest>,
+    counters: &Arc<Counters>,
+) -> Vec<Result<Fetched, TokenError>> {
     let flights: Vec<_> = (0..processes)
         .map(|_| {
             let (fetcher, _) = fetcher(endpoint, "none");
-            // Spawned at once: the processes race for the entry.
             tokio::spawn(fetcher.fetch(
                 request.clone(),
                 counters.clone(),
@@ -48,15 +50,31 @@ async fn fetch_many(
             ))
         })
         .collect();
-    let mut answers = Vec::new();
+    let mut results = Vec::new();
     for flight in flights {
-        let fetched = flight.await.unwrap().unwrap();
-        answers.push((
-            fetched.token.access_token.expose().to_string(),
-            fetched.source,
-        ));
+        results.push(flight.await.unwrap());
     }
-    answers
+    results
+}
+
+async fn fetch_many(
+    store: &str,
+    processes: usize,
+    endpoint: &Arc<ScriptedFetcher>,
+) -> Vec<(String, TokenSource)> {
+    let request = request(store, "fleet-secret");
+    let counters = Arc::new(Counters::default());
+    race(processes, endpoint, &request, &counters)
+        .await
+        .into_iter()
+        .map(|fetched| {
+            let fetched = fetched.unwrap();
+            (
+                fetched.token.access_token.expose().to_string(),
+                fetched.source,
+            )
+        })
+        .collect()
 }
 
 async fn one_request_for_many_processes(store: &str) {
@@ -86,7 +104,7 @@ async fn a_429_window_is_shared_by_the_fleet(store: &str) {
     );
     let request = request(store, "window-secret");
     let counters = Arc::new(Counters::default());
-    let refused = |result: Result<crate::fetcher::Fetched, crate::error::TokenError>| {
+    let refused = |result: Result<Fetched, TokenError>| {
         let Err(error) = result else {
             panic!("a process got a token inside the window");
         };
@@ -94,18 +112,8 @@ async fn a_429_window_is_shared_by_the_fleet(store: &str) {
         let window = error.window().expect("the window travels with the error");
         assert!(window.remaining_secs(crate::token::now_ms()) >= 29);
     };
-    let flights: Vec<_> = (0..4)
-        .map(|_| {
-            let (fetcher, _) = fetcher(&endpoint, "none");
-            tokio::spawn(fetcher.fetch(
-                request.clone(),
-                counters.clone(),
-                context(FetchReason::Miss, None),
-            ))
-        })
-        .collect();
-    for flight in flights {
-        refused(flight.await.unwrap());
+    for result in race(4, &endpoint, &request, &counters).await {
+        refused(result);
     }
     assert_eq!(endpoint.calls(), 1, "one request for the fleet");
     let (later, _) = fetcher(&endpoint, "none");
@@ -364,18 +372,8 @@ async fn a_failed_request_is_shared_with_the_waiters() {
     let request = request(&temp.store(), "fleet-secret");
     let counters = Arc::new(Counters::default());
     let started = Instant::now();
-    let flights: Vec<_> = (0..3)
-        .map(|_| {
-            let (fetcher, _) = fetcher(&failing, "none");
-            tokio::spawn(fetcher.fetch(
-                request.clone(),
-                counters.clone(),
-                context(FetchReason::Miss, None),
-            ))
-        })
-        .collect();
-    for flight in flights {
-        assert!(flight.await.unwrap().is_err());
+    for result in race(3, &failing, &request, &counters).await {
+        assert!(result.is_err());
     }
     // everyone had the holder's answer well before the wait bound, and
     // nobody sent a request of its own after it
