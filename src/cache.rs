@@ -21,8 +21,9 @@
 //! Time is read from the cache's `Clock`, so tests can drive it.
 //!
 //! Lock order, for the whole module: the `entries` map first, then one
-//! entry's `state`, then the windows' table (a leaf). Code holding an entry's state never takes the map (it
-//! asks the entry's `detached` flag instead of looking itself up), and no
+//! entry's `state`, then the windows' table (a leaf). Code holding an
+//! entry's state never takes the map (it asks the entry's `detached` flag
+//! instead of looking itself up), and no
 //! lock is held while calling out: flights are spawned, the listener told
 //! and waiters answered only after every lock is released. Another
 //! process's invalidation (`drop_if`, on a runtime thread) may therefore
@@ -207,11 +208,6 @@ impl TokenCache {
         self.clock.now_ms()
     }
 
-    /// The entry's rate-limit window if one is open now.
-    pub fn window(&self, request: &TokenRequest) -> Option<Window> {
-        self.windows.open_at(&request.key, self.now_ms())
-    }
-
     pub fn len(&self) -> usize {
         lock(&self.entries).len()
     }
@@ -229,11 +225,12 @@ impl TokenCache {
         let generation = self.generation();
         let entry = lock(&self.entries).get(&request.key).cloned()?;
         let state = lock(&entry.state);
+        let now = self.now_ms();
         let token = state
             .token
             .clone()
-            .filter(|t| t.is_usable_at(self.now_ms(), request.policy.leeway_ms))?;
-        let window = self.windows.open_at(&request.key, self.now_ms());
+            .filter(|t| t.is_usable_at(now, request.policy.leeway_ms))?;
+        let window = self.windows.open_at(&request.key, now);
         Some(snapshot(&state, token, request, Some(generation), window))
     }
 
@@ -252,7 +249,8 @@ impl TokenCache {
             .token
             .clone()
             .filter(|t| t.is_usable_at(now, request.policy.leeway_ms))?;
-        let flight = self.refresh_if_due(&entry, &mut state, request, &token, now)?;
+        let window = self.windows.open_at(&request.key, now);
+        let flight = self.refresh_if_due(&entry, &mut state, request, &token, now, window)?;
         let report = want_report.then(|| {
             let (tx, rx) = oneshot::channel();
             state.flight.get_or_insert_with(Vec::new).push(tx);
@@ -293,9 +291,10 @@ impl TokenCache {
             let now = self.now_ms();
             if let Some(token) = state.token.clone() {
                 if token.is_usable_at(now, request.policy.leeway_ms) {
-                    let refresh = self.refresh_if_due(&entry, &mut state, request, &token, now);
-                    let generation = self.generation_if_current(&entry);
                     let window = self.windows.open_at(&request.key, now);
+                    let refresh =
+                        self.refresh_if_due(&entry, &mut state, request, &token, now, window);
+                    let generation = self.generation_if_current(&entry);
                     let snapshot = snapshot(&state, token, request, generation, window);
                     drop(state);
                     if let Some(flight) = refresh {
@@ -494,10 +493,12 @@ impl TokenCache {
         request: &TokenRequest,
         token: &Arc<Token>,
         now: u64,
+        window: Option<Window>,
     ) -> Option<FlightToStart> {
+        // No refresh inside a rate-limit window: it would only be refused.
         let due = now >= token.schedule(request.policy.leeway_ms).refresh_at_ms
             && now >= state.refresh_not_before_ms
-            && self.windows.open_at(&request.key, now).is_none();
+            && window.is_none();
         if !due || state.flight.is_some() {
             return None;
         }

@@ -94,7 +94,7 @@ pub async fn fetch_token(
                 wait: None,
             },
         };
-        let (mut error, delay) = match attempt {
+        let (error, delay) = match attempt {
             Attempt::Done(result) => return result.map_err(|e| redact(e, request)),
             Attempt::Retryable { mut error, wait } if error.code == ErrorCode::RateLimited => {
                 let now = now_ms();
@@ -105,12 +105,15 @@ pub async fn fetch_token(
                     strikes,
                 );
                 strikes = window.strikes;
-                error.retry_after = Some(window.remaining_secs(now));
+                let secs = window.remaining_secs(now);
+                error.message = format!(
+                    "token endpoint is rate limiting this client (HTTP 429): no new request for {secs} s"
+                );
+                error.retry_after = Some(secs);
                 error.window = Some(Box::new(window));
                 let wait = Duration::from_millis(window.remaining_ms(now));
                 if wait > wait_left {
                     // Not waited out inside the call: the window is the answer.
-                    error.message = rate_limit_message(&error);
                     return Err(redact(error, request));
                 }
                 (error, wait)
@@ -121,23 +124,12 @@ pub async fn fetch_token(
             }
         };
         if retries_left == 0 {
-            error.message = rate_limit_message(&error);
             return Err(redact(error, request));
         }
         retries_left -= 1;
         attempt_number += 1;
         wait_left -= delay;
         tokio::time::sleep(delay).await;
-    }
-}
-
-/// The last 429's message, with the seconds the caller now has to wait.
-fn rate_limit_message(error: &TokenError) -> String {
-    match (error.code, error.retry_after) {
-        (ErrorCode::RateLimited, Some(secs)) => format!(
-            "token endpoint is rate limiting this client (HTTP 429): no new request for {secs} s"
-        ),
-        _ => error.message.clone(),
     }
 }
 
@@ -226,12 +218,9 @@ fn classify(status: u16, retry_after: Option<u64>, body: &[u8]) -> Attempt {
         429 => {
             let mut error = response::parse_failure(status, body);
             error.code = ErrorCode::RateLimited;
-            error.message = match retry_after {
-                Some(s) => format!(
-                    "token endpoint is rate limiting this client (HTTP 429): no new request for {s} s"
-                ),
-                None => "token endpoint is rate limiting this client (HTTP 429)".to_owned(),
-            };
+            // The message and `retry_after` are final once the loop in
+            // `fetch_token` knows the window this 429 opens.
+            error.message = "token endpoint is rate limiting this client (HTTP 429)".to_owned();
             error.retry_after = retry_after;
             Attempt::Retryable {
                 error,
