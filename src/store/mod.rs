@@ -6,11 +6,13 @@
 //! token endpoint (through the `HttpFetcher` it wraps). A cache hit never
 //! comes here, so a store costs hits nothing.
 //!
-//! - `spec`: the `store` option, parsed.
+//! The `store` option is parsed in `crate::store_spec`.
+//!
 //! - `seal`, `record`: what makes a record unreadable and unforgeable
 //!   without the credential.
-//! - `backend`: the small trait each kind implements (`file`, `redis_store`,
-//!   which finds its master through `redis_sentinel` behind Sentinels).
+//! - `backend`: the small trait each kind implements (`file`, with
+//!   `file_messages` and `private_folder`; `redis_store`, with its keys,
+//!   commands, lock, subscriber, cluster connection and `redis_sentinel`).
 //! - `fleet`: the one protocol on top of it (single flight, refresh ahead,
 //!   invalidation, rate-limit windows); `events`: the messages between
 //!   processes; `failure`: a failed request as the fleet shares it.
@@ -39,7 +41,6 @@ mod redis_subscriber;
 mod redis_timeouts;
 mod registry;
 mod seal;
-
 mod tombstones;
 
 pub use crate::store_spec::StoreSpec;
