@@ -30,6 +30,64 @@ pub struct Credentials {
     pub authorization: Option<Secret>,
 }
 
+/// The client authentication the options ask for: `authMethod` (by
+/// default `private_key_jwt` when a `privateKey` is given, else
+/// `client_secret_post`) with exactly the credential that method uses.
+pub fn from_options(
+    method: Option<&str>,
+    secret: Option<Secret>,
+    private_key: Option<Secret>,
+    algorithm: Option<&str>,
+    key_id: Option<String>,
+    assertion_audience: String,
+) -> Result<ClientAuth, TokenError> {
+    if let Some(name) = algorithm {
+        // Checked whatever the method, so a typo never passes silently.
+        parse_algorithm(name)?;
+    }
+    let method = method.unwrap_or(if private_key.is_some() {
+        "private_key_jwt"
+    } else {
+        "client_secret_post"
+    });
+    let need_secret = |secret: Option<Secret>| match secret {
+        Some(s) if !s.expose().is_empty() => Ok(s),
+        _ => Err(TokenError::invalid_options(format!(
+            "clientSecret is required for authMethod '{method}'"
+        ))),
+    };
+    let secret_method = method == "client_secret_post" || method == "client_secret_basic";
+    if secret_method && private_key.is_some() {
+        return Err(TokenError::invalid_options(format!(
+            "privateKey is only used with authMethod 'private_key_jwt', not '{method}'"
+        )));
+    }
+    match method {
+        "client_secret_post" => Ok(ClientAuth::SecretPost(need_secret(secret)?)),
+        "client_secret_basic" => Ok(ClientAuth::SecretBasic(need_secret(secret)?)),
+        "private_key_jwt" => {
+            if secret.is_some() {
+                return Err(TokenError::invalid_options(
+                    "clientSecret is not used with authMethod 'private_key_jwt'; give privateKey only",
+                ));
+            }
+            let key = private_key.ok_or_else(|| {
+                TokenError::invalid_options("privateKey is required for authMethod 'private_key_jwt'")
+            })?;
+            Ok(ClientAuth::PrivateKeyJwt(AssertionSigner::new(
+                key,
+                algorithm.unwrap_or("RS256"),
+                key_id,
+                assertion_audience,
+            )?))
+        }
+        other => Err(TokenError::invalid_options(format!(
+            "authMethod must be 'client_secret_post', 'client_secret_basic' or 'private_key_jwt', not '{}'",
+            other.chars().take(40).collect::<String>()
+        ))),
+    }
+}
+
 impl ClientAuth {
     pub fn method_name(&self) -> &'static str {
         match self {

@@ -1,7 +1,7 @@
 //! Options as the user wrote them, checked once, into a `TokenRequest`:
 //! everything a fetch needs, plus the cache key that names its entry.
 
-use crate::client_auth::{AssertionSigner, ClientAuth};
+use crate::client_auth::ClientAuth;
 use crate::endpoint::{self, Endpoint};
 use crate::error::TokenError;
 use crate::key::KeyHasher;
@@ -101,7 +101,7 @@ impl TokenRequest {
             _ => return Err(TokenError::invalid_options("clientId is required")),
         };
         let policy = policy(raw.leeway_seconds, raw.timeout_ms, raw.retries)?;
-        let auth = client_auth(
+        let auth = crate::client_auth::from_options(
             raw.auth_method.as_deref(),
             raw.client_secret,
             raw.private_key,
@@ -194,61 +194,6 @@ fn policy(
         timeout: Duration::from_micros((timeout * 1000.0) as u64),
         retries: retries as u32,
     })
-}
-
-fn client_auth(
-    method: Option<&str>,
-    secret: Option<Secret>,
-    private_key: Option<Secret>,
-    algorithm: Option<&str>,
-    key_id: Option<String>,
-    assertion_audience: String,
-) -> Result<ClientAuth, TokenError> {
-    if let Some(name) = algorithm {
-        // Checked whatever the method, so a typo never passes silently.
-        crate::client_auth::parse_algorithm(name)?;
-    }
-    let method = method.unwrap_or(if private_key.is_some() {
-        "private_key_jwt"
-    } else {
-        "client_secret_post"
-    });
-    let need_secret = |secret: Option<Secret>| match secret {
-        Some(s) if !s.expose().is_empty() => Ok(s),
-        _ => Err(TokenError::invalid_options(format!(
-            "clientSecret is required for authMethod '{method}'"
-        ))),
-    };
-    let secret_method = method == "client_secret_post" || method == "client_secret_basic";
-    if secret_method && private_key.is_some() {
-        return Err(TokenError::invalid_options(format!(
-            "privateKey is only used with authMethod 'private_key_jwt', not '{method}'"
-        )));
-    }
-    match method {
-        "client_secret_post" => Ok(ClientAuth::SecretPost(need_secret(secret)?)),
-        "client_secret_basic" => Ok(ClientAuth::SecretBasic(need_secret(secret)?)),
-        "private_key_jwt" => {
-            if secret.is_some() {
-                return Err(TokenError::invalid_options(
-                    "clientSecret is not used with authMethod 'private_key_jwt'; give privateKey only",
-                ));
-            }
-            let key = private_key.ok_or_else(|| {
-                TokenError::invalid_options("privateKey is required for authMethod 'private_key_jwt'")
-            })?;
-            Ok(ClientAuth::PrivateKeyJwt(AssertionSigner::new(
-                key,
-                algorithm.unwrap_or("RS256"),
-                key_id,
-                assertion_audience,
-            )?))
-        }
-        other => Err(TokenError::invalid_options(format!(
-            "authMethod must be 'client_secret_post', 'client_secret_basic' or 'private_key_jwt', not '{}'",
-            other.chars().take(40).collect::<String>()
-        ))),
-    }
 }
 
 fn extra_params(mut params: Vec<(String, String)>) -> Result<Vec<(String, String)>, TokenError> {
