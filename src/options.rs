@@ -4,7 +4,7 @@
 use crate::client_auth::ClientAuth;
 use crate::endpoint::{self, Endpoint};
 use crate::error::TokenError;
-use crate::key::KeyHasher;
+use crate::key::{CacheKey, KeyHasher};
 use crate::proxy::{ProxyChoice, ProxyOption};
 use crate::secret::Secret;
 use crate::store_spec::StoreSpec;
@@ -59,8 +59,6 @@ pub struct Policy {
     pub timeout: Duration,
     pub retries: u32,
 }
-
-pub use crate::key::CacheKey;
 
 #[derive(Debug)]
 pub struct TokenRequest {
