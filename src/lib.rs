@@ -11,6 +11,7 @@ pub mod bounded;
 pub mod cache;
 pub mod client_auth;
 pub mod clock;
+pub mod dpop;
 pub mod endpoint;
 pub mod error;
 pub mod fetch;
