@@ -63,6 +63,8 @@ pub fn parse_success(status: u16, body: &[u8], now_ms: u64) -> Result<TokenRespo
         })?,
     };
     let token_type = match raw.token_type {
+        // RFC 9449 §5: the type is case-insensitive; one spelling for callers.
+        Some(Value::String(t)) if t.eq_ignore_ascii_case("DPoP") => "DPoP".to_owned(),
         Some(Value::String(t)) if !t.is_empty() && is_vschar(&t) => t,
         // Goes into an Authorization header: refused rather than mended.
         Some(Value::String(t)) if !t.is_empty() => {
@@ -184,6 +186,22 @@ mod tests {
         assert_eq!(a.lifetime_ms, 86_400_000);
         assert_eq!(b.lifetime_ms, 86_400_000);
         assert_eq!(a.token_type, "Bearer");
+    }
+
+    #[test]
+    fn a_dpop_token_type_in_any_case_is_dpop_and_others_are_taken_at_their_word() {
+        for (sent, kept) in [
+            ("DPoP", "DPoP"),
+            ("dpop", "DPoP"),
+            ("DPOP", "DPoP"),
+            ("Bearer", "Bearer"),
+            ("bearer", "bearer"),
+            ("N_A", "N_A"),
+        ] {
+            let body = format!(r#"{{"access_token":"t","token_type":"{sent}"}}"#);
+            let response = parse_success(200, body.as_bytes(), 0).unwrap();
+            assert_eq!(response.token_type, kept, "{sent}");
+        }
     }
 
     #[test]
