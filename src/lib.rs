@@ -34,3 +34,4 @@ pub mod store;
 pub mod store_spec;
 pub mod tls;
 pub mod token;
+pub mod token_binding;
