@@ -38,6 +38,10 @@ const FLAGS = {
   'leeway-seconds': { type: 'string' },
   'timeout-ms': { type: 'string' },
   retries: { type: 'string' },
+  dpop: { type: 'boolean' },
+  'dpop-key-file': { type: 'string' },
+  url: { type: 'string' },
+  method: { type: 'string' },
   json: { type: 'boolean' },
   header: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -72,6 +76,15 @@ function parse(argv) {
   if (values.json && values.header) throw new UsageError('give --json or --header, not both')
   if (command !== 'get' && (values.json || values.header)) {
     throw new UsageError(`--${values.json ? 'json' : 'header'} is an output form of get`)
+  }
+  if ((values.url !== undefined || values.method !== undefined) && !values.header) {
+    throw new UsageError('--url and --method name the request of --header')
+  }
+  if (values.method !== undefined && values.url === undefined) throw new UsageError('--method goes with --url U')
+  const dpop = values.dpop || values['dpop-key-file'] !== undefined
+  // A DPoP proof names one request: a header without it would be refused.
+  if (dpop && values.header && values.url === undefined) {
+    throw new UsageError('--header with --dpop needs --url U (and --method M unless GET): the proof names that request')
   }
   return { command, values }
 }
@@ -139,6 +152,9 @@ function selection(values) {
   if (leeway !== undefined) options.leewaySeconds = leeway
   if (timeout !== undefined) options.timeoutMs = timeout
   if (retries !== undefined) options.retries = retries
+  if (values['dpop-key-file'] !== undefined) {
+    options.dpop = { privateKey: readFlagFile('--dpop-key-file', values['dpop-key-file']) }
+  } else if (values.dpop) options.dpop = true
   if (values['client-secret-file'] !== undefined && values['private-key-file'] !== undefined) {
     throw new UsageError('give --client-secret-file or --private-key-file, not both')
   }
@@ -187,10 +203,20 @@ async function readStdin() {
 }
 
 async function get(m2m, options, values) {
+  if (values.url !== undefined) return requestHeaders(m2m, options, values)
   const info = await m2m.getTokenInfo(options)
   if (values.json) return `${JSON.stringify(info)}\n`
   if (values.header) return `Authorization: ${info.tokenType} ${info.accessToken}\n`
   return `${info.accessToken}\n`
+}
+
+/** `--header --url U [--method M]`: the headers of that one request, one per line. */
+async function requestHeaders(m2m, options, values) {
+  const client = new m2m.TokenClient(options)
+  const headers = await client.getRequestHeaders(values.url, values.method ?? 'GET')
+  let text = `Authorization: ${headers.authorization}\n`
+  if (headers.dpop !== undefined) text += `DPoP: ${headers.dpop}\n`
+  return text
 }
 
 /**
@@ -227,8 +253,9 @@ const FLAG_OF_OPTION = {
   signingAlgorithm: '--signing-algorithm',
   leewaySeconds: '--leeway-seconds',
   timeoutMs: '--timeout-ms',
+  'dpop.privateKey': '--dpop-key-file',
 }
-const OPTION_NAME = new RegExp(`\\b(${Object.keys(FLAG_OF_OPTION).join('|')})\\b`, 'g')
+const OPTION_NAME = new RegExp(`\\b(${Object.keys(FLAG_OF_OPTION).map((n) => n.replace('.', '\\.')).join('|')})\\b`, 'g')
 
 function fail(err) {
   const code = typeof err?.code === 'string' ? err.code : 'ERR_UNEXPECTED'

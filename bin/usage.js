@@ -32,6 +32,12 @@ Endpoint and client:
   --key-id K               kid header of that assertion
   --signing-algorithm A    RS256 (default), RS384, PS256 or ES256
 
+DPoP (proof-of-possession tokens, RFC 9449):
+  --dpop                   ask for a DPoP-bound token; the proof key is derived from
+                           the client credential, so every run shares one token
+  --dpop-key-file F        PEM proof key instead: EC P-256, EC P-384 or Ed25519
+  --url U, --method M      with --header: the request the headers are for (M: GET)
+
   A client secret is never taken as an argument: others on this machine can read
   a process's arguments. Use the environment, a file, or standard input.
 
@@ -50,7 +56,10 @@ Output of get (standard output holds nothing else):
   (default)                the access token and a newline
   --json                   the token's details as one line of JSON: accessToken,
                            tokenType, expiresAt (ms since epoch), scope, fromCache
-  --header                 Authorization: <tokenType> <accessToken>
+  --header                 Authorization: <tokenType> <accessToken>; with --url U
+                           (needed with --dpop) the headers for that request, and
+                           with DPoP a second line, DPoP: <proof>:
+                             curl -H @<(m2m-token --header --dpop --url "$U") "$U"
 
 invalidate drops the token the store holds for these options (from the store and
 from memory), so the next get fetches a new one: run it when an API refused the

@@ -8,6 +8,7 @@ const { deliver } = require('./deliver')
 const { cleanQuota } = require('./quota')
 const diagnostics = require('./diagnostics')
 const { createFetch } = require('./fetch')
+const { requestHeaders } = require('./request-headers')
 
 // Callers on this thread that wait on one entry share one native acquire
 // and one promise of its token, so when the token arrives, 10,000 waiting
@@ -89,6 +90,8 @@ function failCall(err, callback) {
 
 /** For lib/fetch.js: a client's usable view on this thread, or null; no Rust call unless a refresh is due. */
 let usableViewOf
+/** For lib/fetch.js and the interceptor: the headers of one request with `view`'s token (see request-headers.js). */
+let headersFor
 
 class TokenClient {
   #native
@@ -167,8 +170,24 @@ class TokenClient {
 
   /** Node's fetch with this client's token; works detached (`const f = client.fetch`). */
   get fetch() {
-    if (this.#fetch === null) this.#fetch = createFetch(this, usableViewOf)
+    if (this.#fetch === null) this.#fetch = createFetch(this, usableViewOf, headersFor)
     return this.#fetch
+  }
+
+  /**
+   * The headers that authorize one request to `url` with `method`, for an
+   * HTTP client of the caller's own: `{ authorization }`, and `dpop` (a
+   * fresh proof) with a DPoP-bound token.
+   */
+  async getRequestHeaders(url, method = 'GET') {
+    if (typeof url !== 'string' && !(url instanceof URL)) {
+      throw invalidOptions('url must be a string or a URL')
+    }
+    if (typeof method !== 'string') throw invalidOptions('method must be a string such as GET')
+    let view = this.#usableView()
+    if (view !== null) calls[HIT]++
+    else view = await this.getTokenInfo()
+    return requestHeaders(this.#native, view, String(url), method)
   }
 
   toJSON() {
@@ -181,6 +200,7 @@ class TokenClient {
 
   static {
     usableViewOf = (client) => client.#usableView()
+    headersFor = (client, view, url, method) => requestHeaders(client.#native, view, url, method)
   }
 
   /** The hit path: no Rust call unless a refresh ahead is due. */
@@ -238,4 +258,4 @@ class TokenClient {
   }
 }
 
-module.exports = { TokenClient, failCall, usableViewOf }
+module.exports = { TokenClient, failCall, usableViewOf, headersFor }

@@ -13,11 +13,18 @@
 // - A body that is a stream cannot be sent twice, so such a request is
 //   not resent; nor is a Request input with a body, since a Request does
 //   not say whether its body came from a stream.
+// - With a DPoP-bound token every send carries a fresh proof for its method
+//   and URL (lib/request-headers.js). A 401 DPoP challenge with
+//   error="use_dpop_nonce" and a DPoP-Nonce is answered by one resend with
+//   a proof that carries the nonce, without invalidating the token; so a
+//   call sends at most three times: once, once for a nonce, once with a
+//   new token.
 // - Node's fetch drops Authorization when a redirect leaves the origin
 //   (every supported Node line; see __test__/smoke/fetch-redirect.js), so
 //   the token never reaches another origin.
 
 const { calls, HIT } = require('./thread-view')
+const { rememberNonce, asksForNonce } = require('./dpop-nonce')
 
 // Node's own fetch, Request and Headers, as they were when the module
 // loaded: the redirect rule above is checked against them, not against
@@ -57,9 +64,10 @@ function atLoad(name) {
 
 /**
  * The `fetch` of one client. `usableView(client)` is this thread's usable
- * view of the client's entry, or null (see lib/client.js).
+ * view of the client's entry, or null; `headersFor(client, view, url,
+ * method)` the headers of one request (see lib/client.js).
  */
-function createFetch(client, usableView) {
+function createFetch(client, usableView, headersFor) {
   // The token this thread last invalidated after a 401, so that 50
   // concurrent 401s for one token cost one invalidation, not 50.
   let refused = null
@@ -77,13 +85,45 @@ function createFetch(client, usableView) {
     return client.getTokenInfo() // the slow path; rejects with the TokenError
   }
 
+  /** One send with `view`'s token; with DPoP, the answer's nonce is kept (`nonceKept`). */
+  async function send(request, view) {
+    let headers
+    try {
+      headers = headersFor(client, view, request.url, request.method)
+    } catch {
+      // No proof names this URL (not http or https): fetch itself says why it
+      // cannot send it, and it goes without the token.
+      return nodeFetch(request.input, request.init)
+    }
+    // Headers are case-insensitive: this replaces an Authorization (and a DPoP) the caller set in any case.
+    request.headers.set('authorization', headers.authorization)
+    if (headers.dpop !== undefined) request.headers.set('dpop', headers.dpop)
+    else request.headers.delete('dpop')
+    const response = await nodeFetch(request.input, request.init)
+    if (headers.dpop !== undefined) {
+      request.nonceKept = rememberNonce(response.url || request.url, response.headers.get('dpop-nonce'))
+    }
+    return response
+  }
+
+  /** Sends once, and once more when a DPoP resource server asks for a nonce it just sent. */
+  async function sendWithNonce(request, view) {
+    const response = await send(request, view)
+    if (response.status !== 401 || !request.nonceKept || !request.resendable) return response
+    if (!cameFromOrigin(response, request) || !asksForNonce(response.headers.get('www-authenticate'))) return response
+    if (response.body !== null) response.body.cancel().catch(() => {})
+    return send(request, view)
+  }
+
   return async function fetch(input, init) {
     const request = prepare(input, init)
     let view = usableView(client)
     if (view !== null) calls[HIT]++
     else view = await credential()
-    const first = await send(request, view)
+    const first = await sendWithNonce(request, view)
     if (first.status !== 401 || !cameFromOrigin(first, request)) return first
+    // Still a nonce challenge: the token was not refused, so it is kept.
+    if (view.tokenType === 'DPoP' && asksForNonce(first.headers.get('www-authenticate'))) return first
     refuse(view.accessToken)
     if (!request.resendable) return first
     if (first.body !== null) first.body.cancel().catch(() => {}) // frees the connection
@@ -103,19 +143,17 @@ function prepare(input, init) {
   const headers = new NodeHeaders(hasInit && init.headers !== undefined ? init.headers : isRequest ? input.headers : undefined)
   const body = hasInit && init.body !== undefined ? init.body : null
   const resendable = !isStream(body) && !(isRequest && input.body !== null && body === null)
+  const method = hasInit && init.method !== undefined ? init.method : isRequest ? input.method : 'GET'
   return {
     input,
     init: hasInit ? { ...init, headers } : { headers },
     headers,
     resendable,
-    url: isRequest ? input.url : input,
+    url: isRequest ? input.url : String(input),
+    method: typeof method === 'string' ? method : String(method),
+    /** Whether the last answer carried a DPoP-Nonce that was kept. */
+    nonceKept: false,
   }
-}
-
-function send(request, { tokenType, accessToken }) {
-  // Headers are case-insensitive: this replaces an Authorization the caller set in any case.
-  request.headers.set('authorization', `${tokenType} ${accessToken}`)
-  return nodeFetch(request.input, request.init)
 }
 
 function isStream(body) {

@@ -66,6 +66,9 @@ function normalizeOptions(options) {
       retries: undefined,
       proxy: undefined,
       extraParams: undefined,
+      dpop: undefined,
+      useDpop: undefined,
+      dpopPrivateKey: undefined,
       storeGiven: undefined,
       extraParamCount: 0,
     }
@@ -95,6 +98,9 @@ function normalizeOptions(options) {
       }
       plain.proxy = proxy
     }
+    reading = 'options.dpop'
+    const dpop = ownValue(options, 'dpop')
+    if (dpop !== undefined) normalizeDpop(dpop, plain)
     plain.storeGiven = plain.store
     if (plain.store === undefined) {
       reading = 'the M2M_TOKEN_STORE environment variable'
@@ -113,6 +119,40 @@ function normalizeOptions(options) {
     // is not repeated: it is the user's and may hold anything.
     throw invalidOptions(`${reading} could not be read: it threw (see err.cause)`, err)
   }
+}
+
+/**
+ * `dpop: true`, `false` (off) or `{ privateKey? }`, into `useDpop` and
+ * `dpopPrivateKey` for the native layer, and `dpop` in a form that
+ * normalizes to the same again (TokenClient normalizes what it is given).
+ */
+function normalizeDpop(dpop, plain) {
+  if (dpop === false) return
+  if (dpop === true) {
+    plain.dpop = true
+    plain.useDpop = true
+    return
+  }
+  if (dpop === null || typeof dpop !== 'object' || Array.isArray(dpop)) {
+    throw invalidOptions(`dpop must be true or an object such as { privateKey }, not ${describeType(dpop)}`)
+  }
+  const privateKey = ownValue(dpop, 'privateKey')
+  if (privateKey !== undefined && typeof privateKey !== 'string') {
+    throw invalidOptions(`dpop.privateKey must be a PEM string, not ${describeType(privateKey)}`)
+  }
+  plain.dpop = privateKey === undefined ? true : { privateKey }
+  plain.useDpop = true
+  plain.dpopPrivateKey = privateKey
+}
+
+/** Whether the `dpop` option given is the one `plain` holds (see sameOptions). */
+function sameDpop(plain, given, options) {
+  if (given === undefined || given === false) return plain.useDpop === undefined && (given === undefined || hasOwn(options, 'dpop'))
+  if (!hasOwn(options, 'dpop') || plain.useDpop !== true) return false
+  if (given === true) return plain.dpopPrivateKey === undefined
+  if (given === null || typeof given !== 'object') return false
+  const privateKey = hasOwn(given, 'privateKey') ? given.privateKey : undefined
+  return privateKey === plain.dpopPrivateKey
 }
 
 /**
@@ -180,6 +220,7 @@ function sameOptions(plain, options) {
       plain.leewaySeconds === options.leewaySeconds &&
       plain.timeoutMs === options.timeoutMs &&
       plain.retries === options.retries &&
+      sameDpop(plain, options.dpop, options) &&
       sameParams(plain.extraParams, plain.extraParamCount, options.extraParams, options)
     )
   } catch {
@@ -207,6 +248,7 @@ function sameOwnOptions(plain, options) {
     sameOwn(plain.leewaySeconds, options.leewaySeconds, options, 'leewaySeconds') &&
     sameOwn(plain.timeoutMs, options.timeoutMs, options, 'timeoutMs') &&
     sameOwn(plain.retries, options.retries, options, 'retries') &&
+    sameDpop(plain, options.dpop, options) &&
     sameParams(plain.extraParams, plain.extraParamCount, options.extraParams, options)
   )
 }
@@ -222,7 +264,8 @@ function prototypeHoldsOptions() {
     p.authMethod !== undefined || p.privateKey !== undefined || p.keyId !== undefined ||
     p.signingAlgorithm !== undefined || p.assertionAudience !== undefined || p.ca !== undefined ||
     p.store !== undefined || p.proxy !== undefined || p.leewaySeconds !== undefined ||
-    p.timeoutMs !== undefined || p.retries !== undefined || p.extraParams !== undefined
+    p.timeoutMs !== undefined || p.retries !== undefined || p.extraParams !== undefined ||
+    p.dpop !== undefined
   )
 }
 

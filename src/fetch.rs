@@ -7,6 +7,12 @@
 //! what is left of that budget is waited out and retried, a longer one
 //! fails the call at once with the window, which the cache (and the store)
 //! then enforce for every caller.
+//!
+//! With a DPoP proof key, each attempt carries a fresh proof, a
+//! `DPoP-Nonce` on any answer is kept for the origin, and a
+//! `use_dpop_nonce` refusal is answered at once by one more request with
+//! that nonce: it is counted as a request but not as a retry, since the
+//! server asked for it and it cannot loop (one per call).
 
 use crate::error::{ErrorCode, TokenError};
 use crate::fetcher::{Counters, FetchContext, FetchFuture, Fetched, Fetcher, TokenSource};
@@ -56,6 +62,8 @@ enum Attempt {
         /// For a 429: the server's wait (`Retry-After`), if it gave one.
         wait: Option<Duration>,
     },
+    /// RFC 9449 §8: the server wants a nonce it has just sent.
+    NonceRequired(TokenError),
 }
 
 /// Fetches a token, counting every HTTP attempt with `on_attempt`.
@@ -74,6 +82,7 @@ pub async fn fetch_token(
     let mut attempt_number = 0u32;
     let mut strikes = window.map_or(0, |w| w.strikes);
     let mut wait_left = WAIT_BUDGET_PER_CALL;
+    let mut nonce_resent = false;
     loop {
         on_attempt();
         let attempt = match tokio::time::timeout(
@@ -96,6 +105,11 @@ pub async fn fetch_token(
         };
         let (error, delay) = match attempt {
             Attempt::Done(result) => return result.map_err(|e| redact(e, request)),
+            Attempt::NonceRequired(error) if nonce_resent => return Err(redact(error, request)),
+            Attempt::NonceRequired(_) => {
+                nonce_resent = true;
+                continue;
+            }
             Attempt::Retryable { mut error, wait } if error.code == ErrorCode::RateLimited => {
                 let now = now_ms();
                 let window = Window::after_429(
@@ -159,6 +173,14 @@ async fn attempt_once(client: &reqwest::Client, request: &TokenRequest) -> Attem
     if let Some(authorization) = &authorization {
         builder = builder.header("authorization", authorization.expose());
     }
+    let proof_key = request.binding.proof_key.as_deref();
+    if let Some(key) = proof_key {
+        // A fresh proof per attempt, with the origin's latest nonce.
+        match crate::dpop::proof::for_url(key, "POST", &request.token_url, None, now_ms() / 1000) {
+            Ok(proof) => builder = builder.header("dpop", proof),
+            Err(e) => return Attempt::Done(Err(e)),
+        }
+    }
     let mut response = match builder.send().await {
         Ok(response) => response,
         Err(e) => {
@@ -171,6 +193,7 @@ async fn attempt_once(client: &reqwest::Client, request: &TokenRequest) -> Attem
     let status = response.status().as_u16();
     let retry_after = retry_after_secs(response.headers());
     let quota = crate::quota::from_headers(response.headers());
+    let fresh_nonce = proof_key.is_some() && remember_nonce(request, response.headers());
     let body = match read_capped(&mut response).await {
         Ok(body) => body,
         Err(e) => {
@@ -183,7 +206,33 @@ async fn attempt_once(client: &reqwest::Client, request: &TokenRequest) -> Attem
             }
         }
     };
-    with_quota(classify(status, retry_after, &body), quota)
+    let attempt = classify(status, retry_after, &body);
+    with_quota(nonce_challenge(attempt, fresh_nonce), quota)
+}
+
+/// Keeps a well-formed `DPoP-Nonce` for the token endpoint's origin; true
+/// if there was one to keep.
+fn remember_nonce(request: &TokenRequest, headers: &reqwest::header::HeaderMap) -> bool {
+    let Some(nonce) = headers.get("dpop-nonce").and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let Some(origin) = request.endpoint_url.as_ref().map(|u| u.origin()) else {
+        return false;
+    };
+    crate::dpop::nonces::NONCES.remember(&origin.ascii_serialization(), nonce)
+}
+
+/// A `use_dpop_nonce` refusal that came with a nonce to use: another
+/// request can succeed. Without one, resending would only repeat it.
+fn nonce_challenge(attempt: Attempt, fresh_nonce: bool) -> Attempt {
+    match attempt {
+        Attempt::Done(Err(error))
+            if fresh_nonce && error.oauth_error.as_deref() == Some("use_dpop_nonce") =>
+        {
+            Attempt::NonceRequired(error)
+        }
+        other => other,
+    }
 }
 
 /// Auth0 reports the tenant's token quota on every answer, errors included.
@@ -195,6 +244,7 @@ fn with_quota(attempt: Attempt, quota: Option<Quota>) -> Attempt {
             error: error.with_quota(quota),
             wait,
         },
+        Attempt::NonceRequired(error) => Attempt::NonceRequired(error.with_quota(quota)),
     }
 }
 
@@ -350,7 +400,7 @@ mod tests {
     fn done(a: Attempt) -> Result<Token, TokenError> {
         match a {
             Attempt::Done(r) => r,
-            Attempt::Retryable { .. } => panic!("expected a final answer"),
+            _ => panic!("expected a final answer"),
         }
     }
 
@@ -378,6 +428,21 @@ mod tests {
         }
         let err = done(classify(401, None, br#"{"error":"invalid_client"}"#)).unwrap_err();
         assert_eq!(err.code, ErrorCode::OAuth);
+    }
+
+    #[test]
+    fn use_dpop_nonce_with_a_new_nonce_asks_for_one_more_request() {
+        let refusal = br#"{"error":"use_dpop_nonce","error_description":"nonce required"}"#;
+        assert!(matches!(
+            nonce_challenge(classify(400, None, refusal), true),
+            Attempt::NonceRequired(_)
+        ));
+        // Without a nonce to use, another request would only be refused again.
+        let err = done(nonce_challenge(classify(400, None, refusal), false)).unwrap_err();
+        assert_eq!(err.oauth_error.as_deref(), Some("use_dpop_nonce"));
+        // Other refusals stay final, nonce or not.
+        let other = br#"{"error":"invalid_dpop_proof"}"#;
+        assert!(done(nonce_challenge(classify(400, None, other), true)).is_err());
     }
 
     #[test]

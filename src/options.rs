@@ -2,12 +2,15 @@
 //! everything a fetch needs, plus the cache key that names its entry.
 
 use crate::client_auth::ClientAuth;
+use crate::dpop::KeySource;
 use crate::endpoint::{self, Endpoint};
 use crate::error::TokenError;
 use crate::key::{CacheKey, KeyHasher};
 use crate::proxy::{ProxyChoice, ProxyOption};
 use crate::secret::Secret;
 use crate::store_spec::StoreSpec;
+use crate::token_binding::TokenBinding;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const DEFAULT_LEEWAY_SECONDS: f64 = 60.0;
@@ -50,6 +53,7 @@ pub struct RawOptions {
     pub ca: Option<String>,
     pub store: Option<String>,
     pub proxy: Option<ProxyOption>,
+    pub dpop: Option<KeySource>,
 }
 
 /// How one caller wants its requests made; not part of the cache key.
@@ -75,6 +79,8 @@ pub struct TokenRequest {
     /// `token_url` parsed once, for choosing a proxy on every request.
     pub endpoint_url: Option<url::Url>,
     pub policy: Policy,
+    /// What the token is bound to (a DPoP proof key), part of the key.
+    pub binding: TokenBinding,
     pub key: CacheKey,
 }
 
@@ -109,6 +115,12 @@ impl TokenRequest {
                 .unwrap_or_else(|| endpoint.default_assertion_audience.clone()),
         )?;
         let extra_params = extra_params(raw.extra_params)?;
+        let binding = TokenBinding {
+            proof_key: match &raw.dpop {
+                Some(source) => Some(Arc::new(source.load(auth.key_material())?)),
+                None => None,
+            },
+        };
         if let Some(ca) = &raw.ca {
             // Parsed now, so a bad `ca` fails here and not at first use.
             crate::tls::validate_ca(ca)?;
@@ -133,6 +145,7 @@ impl TokenRequest {
             store,
             proxy,
             policy,
+            binding,
             key: [0; 32],
         };
         request.key = request.compute_key();
@@ -154,8 +167,9 @@ impl TokenRequest {
         key.optional_text(self.ca.as_deref())
             .text(self.store.key_material())
             .text(&self.proxy.key_material())
-            .field(Some(&self.auth.fingerprint()))
-            .finish()
+            .field(Some(&self.auth.fingerprint()));
+        self.binding.hash_into(&mut key);
+        key.finish()
     }
 
     /// Texts to scrub from anything the server sends back to us.

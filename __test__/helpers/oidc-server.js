@@ -10,6 +10,12 @@
 //   const op = await startOidcServer({ clients: [{ client_id, token_endpoint_auth_method: 'private_key_jwt',
 //                                                 token_endpoint_auth_signing_alg: 'ES256', jwks: { keys: [key.jwk] } }] });
 //   op.issuer / op.tokenUrl / op.jwksUrl / op.count / op.requests / op.reset() / await op.close()
+//
+// DPoP (RFC 9449) is on, as in oidc-provider's defaults: a token request with a
+// DPoP proof gets a DPoP-bound JWT access token (cnf.jkt). `dpop: { requireNonce: true }`
+// makes every proof carry a server nonce (a first request gets 400 use_dpop_nonce
+// with a DPoP-Nonce header). op.requests[i].headers.dpop is the proof each request carried,
+// op.requests[i].status and .nonce the answer's status and DPoP-Nonce.
 
 const http = require('node:http');
 const crypto = require('node:crypto');
@@ -63,7 +69,7 @@ function filterProviderWarnings() {
   };
 }
 
-async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, accessTokenTTL = 3600 } = {}) {
+async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, accessTokenTTL = 3600, dpop = {} } = {}) {
   filterProviderWarnings();
   const { default: Provider, errors } = await import('oidc-provider');
 
@@ -92,6 +98,7 @@ async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, a
     clientAuthMethods: ['client_secret_post', 'client_secret_basic', 'private_key_jwt'],
     enabledJWA: {
       clientAuthSigningAlgValues: ['RS256', 'RS384', 'PS256', 'ES256'],
+      dPoPSigningAlgValues: ['ES256', 'ES384', 'EdDSA', 'Ed25519'],
     },
     scopes: resourceScope.split(' '),
     features: {
@@ -99,6 +106,9 @@ async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, a
       clientCredentials: { enabled: true },
       introspection: { enabled: false },
       revocation: { enabled: false },
+      dPoP: dpop.requireNonce
+        ? { enabled: true, nonceSecret: crypto.randomBytes(32), requireNonce: () => true }
+        : { enabled: true },
       resourceIndicators: {
         enabled: true,
         // Only explicit resources: a request without `resource` gets an opaque token.
@@ -137,7 +147,12 @@ async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, a
     if (req.method === 'POST' && path === tokenPath) {
       state.count += 1;
       // Headers only: the body stream belongs to the provider.
-      state.requests.push({ headers: { ...req.headers }, at: Date.now() });
+      const record = { headers: { ...req.headers }, at: Date.now(), status: null, nonce: null };
+      res.on('finish', () => {
+        record.status = res.statusCode;
+        record.nonce = res.getHeader('dpop-nonce') ?? null;
+      });
+      state.requests.push(record);
     }
     callback(req, res);
   });

@@ -127,6 +127,26 @@ impl NativeClient {
         cache().invalidate(&self.request)
     }
 
+    /// A fresh DPoP proof for one request to `url` with `method`, bound to
+    /// `access_token` (its `ath`), or null when the client has no proof key.
+    /// Synchronous on purpose: a proof costs a few microseconds, an async
+    /// napi call many more.
+    #[napi]
+    pub fn dpop_proof(
+        &self,
+        method: String,
+        url: String,
+        access_token: Option<String>,
+    ) -> Result<Option<String>> {
+        let Some(key) = self.request.binding.proof_key.as_deref() else {
+            return Ok(None);
+        };
+        let now_secs = crate::token::now_ms() / 1000;
+        crate::dpop::proof::for_url(key, &method, &url, access_token.as_deref(), now_secs)
+            .map(Some)
+            .map_err(invalid_options)
+    }
+
     /// Compare and drop: only while the entry holds `access_token`.
     #[napi]
     pub fn invalidate_token(&self, access_token: String) -> bool {

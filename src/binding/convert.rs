@@ -2,6 +2,7 @@
 
 use crate::cache::FlightReport;
 use crate::cache::{Acquired, Snapshot};
+use crate::dpop::KeySource;
 use crate::error::TokenError;
 use crate::options::RawOptions;
 use crate::proxy::ProxyOption;
@@ -33,6 +34,9 @@ pub struct JsOptions {
     pub store: Option<String>,
     /// A URL, or `false` (checked in `lib/options.js`; `true` never gets here).
     pub proxy: Option<Either<String, bool>>,
+    /// The `dpop` option is on, with `dpopPrivateKey` when the user gave a key.
+    pub use_dpop: Option<bool>,
+    pub dpop_private_key: Option<String>,
 }
 
 impl From<JsOptions> for RawOptions {
@@ -60,6 +64,11 @@ impl From<JsOptions> for RawOptions {
                 Either::A(url) => ProxyOption::Url(Secret::new(url)),
                 Either::B(_) => ProxyOption::Off,
             }),
+            dpop: match (js.use_dpop, js.dpop_private_key) {
+                (Some(true), Some(pem)) => Some(KeySource::Pem(Secret::new(pem))),
+                (Some(true), None) => Some(KeySource::Derived),
+                _ => None,
+            },
         }
     }
 }

@@ -3,5 +3,6 @@
 
 mod client;
 mod convert;
+mod dpop;
 mod process_cache;
 mod thread_slot;

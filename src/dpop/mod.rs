@@ -18,3 +18,25 @@ pub mod nonces;
 pub mod proof;
 
 pub use key::ProofKey;
+
+use crate::error::TokenError;
+use crate::secret::Secret;
+
+/// Where the `dpop` option says the proof key comes from.
+#[derive(Debug)]
+pub enum KeySource {
+    /// `dpop: true`: derived from the client's credential.
+    Derived,
+    /// `dpop: { privateKey }`.
+    Pem(Secret),
+}
+
+impl KeySource {
+    /// The proof key; `credential` is the client's key material.
+    pub fn load(&self, credential: &[u8]) -> Result<ProofKey, TokenError> {
+        match self {
+            KeySource::Derived => ProofKey::derive(credential),
+            KeySource::Pem(pem) => ProofKey::from_pem(pem),
+        }
+    }
+}
