@@ -8,6 +8,7 @@ const { deliver } = require('./deliver')
 const { cleanQuota } = require('./quota')
 const diagnostics = require('./diagnostics')
 const { createFetch } = require('./fetch')
+const { requestHeaders, requestTarget } = require('./request-headers')
 
 // Callers on this thread that wait on one entry share one native acquire
 // and one promise of its token, so when the token arrives, 10,000 waiting
@@ -163,6 +164,25 @@ class TokenClient {
     }
     if (diagnostics.watchingInvalidations()) diagnostics.publishInvalidate(this.#subjectOf(), 'entry')
     return dropped
+  }
+
+  /**
+   * The headers that authorize one request to `url` with `method` (default
+   * GET), for an HTTP client of the caller's own. A hit makes no Rust call.
+   */
+  getRequestHeaders(url, method) {
+    let target
+    try {
+      target = requestTarget(url, method)
+    } catch (err) {
+      return failCall(err)
+    }
+    const view = this.#usableView()
+    if (view !== null) {
+      calls[HIT]++
+      return Promise.resolve(requestHeaders(this, view, target.url, target.method))
+    }
+    return this.#lookup(true).then((info) => requestHeaders(this, info, target.url, target.method))
   }
 
   /** Node's fetch with this client's token; works detached (`const f = client.fetch`). */

@@ -18,6 +18,7 @@
 //   the token never reaches another origin.
 
 const { calls, HIT } = require('./thread-view')
+const { requestHeaders, normalizeMethod } = require('./request-headers')
 
 // Node's own fetch, Request and Headers, as they were when the module
 // loaded: the redirect rule above is checked against them, not against
@@ -82,7 +83,7 @@ function createFetch(client, usableView) {
     let view = usableView(client)
     if (view !== null) calls[HIT]++
     else view = await credential()
-    const first = await send(request, view)
+    const first = await send(client, request, view)
     if (first.status !== 401 || !cameFromOrigin(first, request)) return first
     refuse(view.accessToken)
     if (!request.resendable) return first
@@ -90,7 +91,7 @@ function createFetch(client, usableView) {
     view = usableView(client)
     if (view !== null) calls[HIT]++
     else view = await credential()
-    return send(request, view)
+    return send(client, request, view)
   }
 }
 
@@ -103,18 +104,21 @@ function prepare(input, init) {
   const headers = new NodeHeaders(hasInit && init.headers !== undefined ? init.headers : isRequest ? input.headers : undefined)
   const body = hasInit && init.body !== undefined ? init.body : null
   const resendable = !isStream(body) && !(isRequest && input.body !== null && body === null)
+  const method = hasInit && typeof init.method === 'string' ? init.method : isRequest ? input.method : 'GET'
   return {
     input,
     init: hasInit ? { ...init, headers } : { headers },
     headers,
     resendable,
     url: isRequest ? input.url : input,
+    method: normalizeMethod(method),
   }
 }
 
-function send(request, { tokenType, accessToken }) {
+function send(client, request, view) {
+  const authorizing = requestHeaders(client, view, String(request.url), request.method)
   // Headers are case-insensitive: this replaces an Authorization the caller set in any case.
-  request.headers.set('authorization', `${tokenType} ${accessToken}`)
+  for (const name in authorizing) request.headers.set(name, authorizing[name])
   return nodeFetch(request.input, request.init)
 }
 

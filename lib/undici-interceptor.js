@@ -17,6 +17,7 @@
 const { invalidOptions } = require('./token-error')
 const { usableViewOf } = require('./client')
 const { calls, HIT } = require('./thread-view')
+const { requestHeaders, normalizeMethod, AUTHORIZING_HEADERS } = require('./request-headers')
 
 function tokenInterceptor(client, { origins } = {}) {
   if (client === null || typeof client !== 'object' || typeof client.getTokenInfo !== 'function') {
@@ -86,8 +87,11 @@ class Attempt {
   #send(view) {
     if (this.#aborted !== null) return this.#fail(this.#aborted)
     this.#sentToken = view.accessToken
-    const headers = withAuthorization(this.#opts.headers, `${view.tokenType} ${view.accessToken}`)
-    return this.#dispatch({ ...this.#opts, headers }, this)
+    const opts = this.#opts
+    const url = `${originOf(opts.origin)}${opts.path}`
+    const authorizing = requestHeaders(this.#client, view, url, normalizeMethod(String(opts.method)))
+    const headers = withAuthorization(opts.headers, authorizing)
+    return this.#dispatch({ ...opts, headers }, this)
   }
 
   #fail(err) {
@@ -137,11 +141,11 @@ class Attempt {
   }
 }
 
-/** The caller's headers (object, flat array or iterable of pairs) with ours in place of any Authorization. */
-function withAuthorization(headers, value) {
+/** The caller's headers (object, flat array or iterable of pairs) with ours in place of any of the same name. */
+function withAuthorization(headers, authorizing) {
   const out = {}
   const put = (name, v) => {
-    if (v !== undefined && String(name).toLowerCase() !== 'authorization') out[name] = v
+    if (v !== undefined && !AUTHORIZING_HEADERS.has(String(name).toLowerCase())) out[name] = v
   }
   if (headers == null) {
     // nothing to copy
@@ -153,8 +157,7 @@ function withAuthorization(headers, value) {
   } else {
     for (const k of Object.keys(headers)) put(k, headers[k])
   }
-  out.authorization = value
-  return out
+  return Object.assign(out, authorizing)
 }
 
 /** Bodies undici can send twice: none, strings and bytes (not streams, iterables or FormData). */
