@@ -28,6 +28,13 @@ export declare class NativeClient {
    */
   refreshAhead(wantReport: boolean): Promise<JsOutcome> | null
   invalidate(): boolean
+  /**
+   * A fresh DPoP proof for one request to `url` with `method`, bound to
+   * `access_token` (its `ath`), or null when the client has no proof key.
+   * Synchronous on purpose: a proof costs a few microseconds, an async
+   * napi call many more.
+   */
+  dpopProof(method: string, url: string, accessToken?: string | undefined | null): string | null
   /** Compare and drop: only while the entry holds `access_token`. */
   invalidateToken(accessToken: string): boolean
 }
@@ -85,9 +92,14 @@ export interface JsOptions {
   timeoutMs?: number
   retries?: number
   ca?: string
+  cert?: string
+  key?: string
   store?: string
   /** A URL, or `false` (checked in `lib/options.js`; `true` never gets here). */
   proxy?: string | boolean
+  /** The `dpop` option is on, with `dpopPrivateKey` when the user gave a key. */
+  useDpop?: boolean
+  dpopPrivateKey?: string
 }
 
 /**
@@ -141,6 +153,12 @@ export interface JsTokenError {
   retryAfter?: number
   quota?: JsQuota
 }
+
+/**
+ * Keeps `nonce`, sent by the server at `url`, for the next proof to that
+ * origin; false (and nothing kept) when either is malformed.
+ */
+export declare function rememberDpopNonce(url: string, nonce: string): boolean
 
 export declare function stats(): Stats
 

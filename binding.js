@@ -839,4 +839,5 @@ module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.attachThread = nativeBinding.attachThread
 module.exports.clearCache = nativeBinding.clearCache
 module.exports.flushStore = nativeBinding.flushStore
+module.exports.rememberDpopNonce = nativeBinding.rememberDpopNonce
 module.exports.stats = nativeBinding.stats

@@ -150,6 +150,13 @@ export declare class TokenClient {
    * `const f = client.fetch; f(url)`.
    */
   readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>
+  /**
+   * The headers that authorize one request to `url` with `method` (default
+   * `'GET'`), for an HTTP client of your own (axios, got, a queue worker):
+   * `{ authorization: '<tokenType> <accessToken>' }`. Rejects with the
+   * `TokenError` when no token can be had.
+   */
+  getRequestHeaders(url: string | URL, method?: string): Promise<Record<string, string>>
 }
 
 export declare function getToken(options: TokenOptions): Promise<string>

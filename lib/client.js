@@ -8,7 +8,7 @@ const { deliver } = require('./deliver')
 const { cleanQuota } = require('./quota')
 const diagnostics = require('./diagnostics')
 const { createFetch } = require('./fetch')
-const { requestHeaders } = require('./request-headers')
+const { requestHeaders, requestTarget, DPOP_PROOF } = require('./request-headers')
 
 // Callers on this thread that wait on one entry share one native acquire
 // and one promise of its token, so when the token arrives, 10,000 waiting
@@ -90,8 +90,6 @@ function failCall(err, callback) {
 
 /** For lib/fetch.js: a client's usable view on this thread, or null; no Rust call unless a refresh is due. */
 let usableViewOf
-/** For lib/fetch.js and the interceptor: the headers of one request with `view`'s token (see request-headers.js). */
-let headersFor
 
 class TokenClient {
   #native
@@ -168,26 +166,42 @@ class TokenClient {
     return dropped
   }
 
+  /**
+   * The headers that authorize one request to `url` with `method` (default
+   * GET), for an HTTP client of the caller's own. A hit makes no Rust call
+   * for the token (with DPoP, one synchronous call makes the proof).
+   */
+  getRequestHeaders(url, method) {
+    let target
+    try {
+      target = requestTarget(url, method)
+    } catch (err) {
+      return failCall(err)
+    }
+    const view = this.#usableView()
+    if (view !== null) {
+      calls[HIT]++
+      try {
+        return Promise.resolve(requestHeaders(this, view, target.url, target.method))
+      } catch (err) {
+        return Promise.reject(err) // a URL or method no DPoP proof can name
+      }
+    }
+    return this.#lookup(true).then((info) => requestHeaders(this, info, target.url, target.method))
+  }
+
   /** Node's fetch with this client's token; works detached (`const f = client.fetch`). */
   get fetch() {
-    if (this.#fetch === null) this.#fetch = createFetch(this, usableViewOf, headersFor)
+    if (this.#fetch === null) this.#fetch = createFetch(this, usableViewOf)
     return this.#fetch
   }
 
   /**
-   * The headers that authorize one request to `url` with `method`, for an
-   * HTTP client of the caller's own: `{ authorization }`, and `dpop` (a
-   * fresh proof) with a DPoP-bound token.
+   * A fresh DPoP proof for one request (see lib/request-headers.js), or
+   * null when this client has no proof key. One synchronous native call.
    */
-  async getRequestHeaders(url, method = 'GET') {
-    if (typeof url !== 'string' && !(url instanceof URL)) {
-      throw invalidOptions('url must be a string or a URL')
-    }
-    if (typeof method !== 'string') throw invalidOptions('method must be a string such as GET')
-    let view = this.#usableView()
-    if (view !== null) calls[HIT]++
-    else view = await this.getTokenInfo()
-    return requestHeaders(this.#native, view, String(url), method)
+  [DPOP_PROOF](method, url, accessToken) {
+    return this.#native.dpopProof(method, url, accessToken)
   }
 
   toJSON() {
@@ -200,7 +214,6 @@ class TokenClient {
 
   static {
     usableViewOf = (client) => client.#usableView()
-    headersFor = (client, view, url, method) => requestHeaders(client.#native, view, url, method)
   }
 
   /** The hit path: no Rust call unless a refresh ahead is due. */
@@ -258,4 +271,4 @@ class TokenClient {
   }
 }
 
-module.exports = { TokenClient, failCall, usableViewOf, headersFor }
+module.exports = { TokenClient, failCall, usableViewOf }

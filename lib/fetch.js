@@ -24,6 +24,7 @@
 //   the token never reaches another origin.
 
 const { calls, HIT } = require('./thread-view')
+const { requestHeaders, normalizeMethod, AUTHORIZING_HEADERS } = require('./request-headers')
 const { rememberNonce, asksForNonce } = require('./dpop-nonce')
 
 // Node's own fetch, Request and Headers, as they were when the module
@@ -64,10 +65,9 @@ function atLoad(name) {
 
 /**
  * The `fetch` of one client. `usableView(client)` is this thread's usable
- * view of the client's entry, or null; `headersFor(client, view, url,
- * method)` the headers of one request (see lib/client.js).
+ * view of the client's entry, or null (see lib/client.js).
  */
-function createFetch(client, usableView, headersFor) {
+function createFetch(client, usableView) {
   // The token this thread last invalidated after a 401, so that 50
   // concurrent 401s for one token cost one invalidation, not 50.
   let refused = null
@@ -89,16 +89,17 @@ function createFetch(client, usableView, headersFor) {
   async function send(request, view) {
     let headers
     try {
-      headers = headersFor(client, view, request.url, request.method)
+      headers = requestHeaders(client, view, String(request.url), request.method)
     } catch {
       // No proof names this URL (not http or https): fetch itself says why it
       // cannot send it, and it goes without the token.
       return nodeFetch(request.input, request.init)
     }
     // Headers are case-insensitive: this replaces an Authorization (and a DPoP) the caller set in any case.
-    request.headers.set('authorization', headers.authorization)
-    if (headers.dpop !== undefined) request.headers.set('dpop', headers.dpop)
-    else request.headers.delete('dpop')
+    for (const name of AUTHORIZING_HEADERS) {
+      if (headers[name] !== undefined) request.headers.set(name, headers[name])
+      else request.headers.delete(name)
+    }
     const response = await nodeFetch(request.input, request.init)
     if (headers.dpop !== undefined) {
       request.nonceKept = rememberNonce(response.url || request.url, response.headers.get('dpop-nonce'))
@@ -143,14 +144,14 @@ function prepare(input, init) {
   const headers = new NodeHeaders(hasInit && init.headers !== undefined ? init.headers : isRequest ? input.headers : undefined)
   const body = hasInit && init.body !== undefined ? init.body : null
   const resendable = !isStream(body) && !(isRequest && input.body !== null && body === null)
-  const method = hasInit && init.method !== undefined ? init.method : isRequest ? input.method : 'GET'
+  const method = hasInit && typeof init.method === 'string' ? init.method : isRequest ? input.method : 'GET'
   return {
     input,
     init: hasInit ? { ...init, headers } : { headers },
     headers,
     resendable,
-    url: isRequest ? input.url : String(input),
-    method: typeof method === 'string' ? method : String(method),
+    url: isRequest ? input.url : input,
+    method: normalizeMethod(method),
     /** Whether the last answer carried a DPoP-Nonce that was kept. */
     nonceKept: false,
   }

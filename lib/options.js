@@ -60,6 +60,8 @@ function normalizeOptions(options) {
       signingAlgorithm: undefined,
       assertionAudience: undefined,
       ca: undefined,
+      cert: undefined,
+      key: undefined,
       store: undefined,
       leewaySeconds: undefined,
       timeoutMs: undefined,

@@ -13,10 +13,16 @@
 // token, unless its body is a stream. Requests to any other origin pass
 // through untouched, so the token never leaves the listed origins. A token
 // error reaches the handler's onResponseError as the TokenError.
+//
+// With a DPoP-bound token each dispatch carries a fresh proof; a 401 DPoP
+// challenge with error="use_dpop_nonce" and a DPoP-Nonce is answered by one
+// more dispatch with the nonce, without invalidating the token.
 
 const { invalidOptions } = require('./token-error')
 const { usableViewOf } = require('./client')
 const { calls, HIT } = require('./thread-view')
+const { requestHeaders, normalizeMethod, AUTHORIZING_HEADERS } = require('./request-headers')
+const { rememberNonce, asksForNonce } = require('./dpop-nonce')
 
 function tokenInterceptor(client, { origins } = {}) {
   if (client === null || typeof client !== 'object' || typeof client.getTokenInfo !== 'function') {
@@ -44,16 +50,24 @@ function tokenInterceptor(client, { origins } = {}) {
   }
 }
 
-/** One request through the interceptor: its first dispatch and, after a 401, its one resend. */
+/**
+ * One request through the interceptor: its first dispatch, after a DPoP
+ * nonce challenge one resend with the nonce, and after a 401 one resend
+ * with a new token.
+ */
 class Attempt {
   #client
   #dispatch
   #opts
   #handler
   #withToken
-  #sentToken = null
+  #sentView = null
+  #sentDpop = false
+  #started = false
   #resent = false
-  #swallowing = false
+  #nonceResent = false
+  /** null, or what to do once a refused answer is read: 'token' or 'nonce'. */
+  #swallowing = null
   #controller = null
   #aborted = null
   /** What the caller's handler sees: one controller across both dispatches. */
@@ -85,9 +99,21 @@ class Attempt {
 
   #send(view) {
     if (this.#aborted !== null) return this.#fail(this.#aborted)
-    this.#sentToken = view.accessToken
-    const headers = withAuthorization(this.#opts.headers, `${view.tokenType} ${view.accessToken}`)
-    return this.#dispatch({ ...this.#opts, headers }, this)
+    this.#sentView = view
+    const opts = this.#opts
+    let authorizing
+    try {
+      authorizing = requestHeaders(this.#client, view, this.#url(), normalizeMethod(String(opts.method)))
+    } catch (err) {
+      return this.#fail(err)
+    }
+    this.#sentDpop = authorizing.dpop !== undefined
+    const headers = withAuthorization(opts.headers, authorizing)
+    return this.#dispatch({ ...opts, headers }, this)
+  }
+
+  #url() {
+    return `${originOf(this.#opts.origin)}${this.#opts.path}`
   }
 
   #fail(err) {
@@ -98,7 +124,9 @@ class Attempt {
   onRequestStart(controller, context) {
     this.#controller = controller
     if (this.#aborted !== null) return controller.abort(this.#aborted)
-    if (!this.#resent) this.#handler.onRequestStart?.(this.#outer, context)
+    if (this.#started) return
+    this.#started = true
+    this.#handler.onRequestStart?.(this.#outer, context)
   }
 
   onRequestUpgrade(controller, statusCode, headers, socket) {
@@ -106,10 +134,22 @@ class Attempt {
   }
 
   onResponseStart(controller, statusCode, headers, statusMessage) {
+    if (this.#sentDpop) {
+      const nonceKept = rememberNonce(this.#url(), headerValue(headers, 'dpop-nonce'))
+      if (statusCode === 401 && asksForNonce(headerValue(headers, 'www-authenticate'))) {
+        // The token was not refused: it is kept, and sent once more with the nonce.
+        if (nonceKept && !this.#nonceResent && isReplayable(this.#opts.body)) {
+          this.#nonceResent = true
+          this.#swallowing = 'nonce'
+          return
+        }
+        return this.#handler.onResponseStart?.(this.#outer, statusCode, headers, statusMessage)
+      }
+    }
     if (statusCode === 401 && !this.#resent) {
-      this.#client.invalidate(this.#sentToken)
+      this.#client.invalidate(this.#sentView.accessToken)
       if (isReplayable(this.#opts.body)) {
-        this.#swallowing = true // read the refusal to its end (the connection stays usable), then resend
+        this.#swallowing = 'token' // read the refusal to its end (the connection stays usable), then resend
         return
       }
     }
@@ -117,13 +157,18 @@ class Attempt {
   }
 
   onResponseData(controller, chunk) {
-    if (this.#swallowing) return
+    if (this.#swallowing !== null) return
     return this.#handler.onResponseData?.(this.#outer, chunk)
   }
 
   onResponseEnd(controller, trailers) {
-    if (this.#swallowing) {
-      this.#swallowing = false
+    if (this.#swallowing === 'nonce') {
+      this.#swallowing = null
+      this.#send(this.#sentView) // the same token, a new proof with the nonce
+      return
+    }
+    if (this.#swallowing === 'token') {
+      this.#swallowing = null
       this.#resent = true
       this.#withToken((view) => this.#send(view), (err) => this.#fail(err))
       return
@@ -132,16 +177,16 @@ class Attempt {
   }
 
   onResponseError(controller, err) {
-    this.#swallowing = false
+    this.#swallowing = null
     this.#handler.onResponseError?.(this.#outer, err)
   }
 }
 
-/** The caller's headers (object, flat array or iterable of pairs) with ours in place of any Authorization. */
-function withAuthorization(headers, value) {
+/** The caller's headers (object, flat array or iterable of pairs) with ours in place of any of the same name. */
+function withAuthorization(headers, authorizing) {
   const out = {}
   const put = (name, v) => {
-    if (v !== undefined && String(name).toLowerCase() !== 'authorization') out[name] = v
+    if (v !== undefined && !AUTHORIZING_HEADERS.has(String(name).toLowerCase())) out[name] = v
   }
   if (headers == null) {
     // nothing to copy
@@ -153,8 +198,13 @@ function withAuthorization(headers, value) {
   } else {
     for (const k of Object.keys(headers)) put(k, headers[k])
   }
-  out.authorization = value
-  return out
+  return Object.assign(out, authorizing)
+}
+
+/** One header of an answer as undici hands them over (lower-case names; a value or a list). */
+function headerValue(headers, name) {
+  const value = headers?.[name]
+  return Array.isArray(value) ? String(value[0]) : value === undefined ? undefined : String(value)
 }
 
 /** Bodies undici can send twice: none, strings and bytes (not streams, iterables or FormData). */

@@ -2,6 +2,7 @@
 //! everything a fetch needs, plus the cache key that names its entry.
 
 use crate::client_auth::ClientAuth;
+use crate::client_identity::ClientIdentity;
 use crate::dpop::KeySource;
 use crate::endpoint::{self, Endpoint};
 use crate::error::TokenError;
@@ -51,6 +52,10 @@ pub struct RawOptions {
     pub timeout_ms: Option<f64>,
     pub retries: Option<f64>,
     pub ca: Option<String>,
+    /// Client certificate (PEM, then its chain) for mutual TLS.
+    pub cert: Option<String>,
+    /// The private key of `cert`.
+    pub key: Option<Secret>,
     pub store: Option<String>,
     pub proxy: Option<ProxyOption>,
     pub dpop: Option<KeySource>,
@@ -74,13 +79,13 @@ pub struct TokenRequest {
     /// Sorted by name so that equal options give equal keys.
     pub extra_params: Vec<(String, String)>,
     pub ca: Option<String>,
+    /// What the token is bound to (a client certificate, a DPoP proof key), if anything.
+    pub binding: TokenBinding,
     pub store: StoreSpec,
     pub proxy: ProxyChoice,
     /// `token_url` parsed once, for choosing a proxy on every request.
     pub endpoint_url: Option<url::Url>,
     pub policy: Policy,
-    /// What the token is bound to (a DPoP proof key), part of the key.
-    pub binding: TokenBinding,
     pub key: CacheKey,
 }
 
@@ -105,6 +110,10 @@ impl TokenRequest {
             _ => return Err(TokenError::invalid_options("clientId is required")),
         };
         let policy = policy(raw.leeway_seconds, raw.timeout_ms, raw.retries)?;
+        let mut binding = TokenBinding {
+            certificate: client_identity(raw.cert.as_deref(), raw.key)?.map(Arc::new),
+            proof_key: None,
+        };
         let auth = crate::client_auth::from_options(
             raw.auth_method.as_deref(),
             raw.client_secret,
@@ -115,12 +124,10 @@ impl TokenRequest {
                 .unwrap_or_else(|| endpoint.default_assertion_audience.clone()),
         )?;
         let extra_params = extra_params(raw.extra_params)?;
-        let binding = TokenBinding {
-            proof_key: match &raw.dpop {
-                Some(source) => Some(Arc::new(source.load(auth.key_material())?)),
-                None => None,
-            },
-        };
+        if let Some(source) = &raw.dpop {
+            // After `auth`: a derived key comes from the credential.
+            binding.proof_key = Some(Arc::new(source.load(auth.key_material())?));
+        }
         if let Some(ca) = &raw.ca {
             // Parsed now, so a bad `ca` fails here and not at first use.
             crate::tls::validate_ca(ca)?;
@@ -142,10 +149,10 @@ impl TokenRequest {
             scope: raw.scope,
             extra_params,
             ca: raw.ca,
+            binding,
             store,
             proxy,
             policy,
-            binding,
             key: [0; 32],
         };
         request.key = request.compute_key();
@@ -164,17 +171,38 @@ impl TokenRequest {
         for (name, value) in &self.extra_params {
             key.text(name).text(value);
         }
-        key.optional_text(self.ca.as_deref())
-            .text(self.store.key_material())
-            .text(&self.proxy.key_material())
-            .field(Some(&self.auth.fingerprint()));
+        key.optional_text(self.ca.as_deref());
         self.binding.hash_into(&mut key);
-        key.finish()
+        key.text(self.store.key_material())
+            .text(&self.proxy.key_material())
+            .field(Some(&self.auth.fingerprint()))
+            .finish()
     }
 
     /// Texts to scrub from anything the server sends back to us.
     pub fn secret_texts(&self) -> Vec<Secret> {
-        self.auth.secret_texts(&self.client_id)
+        let mut texts = self.auth.secret_texts(&self.client_id);
+        if let Some(identity) = &self.binding.certificate {
+            texts.push(identity.key_pem().clone());
+        }
+        texts
+    }
+}
+
+/// `cert` and `key` go together: one without the other is a mistake.
+fn client_identity(
+    cert: Option<&str>,
+    key: Option<Secret>,
+) -> Result<Option<ClientIdentity>, TokenError> {
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => ClientIdentity::from_pem(cert, key).map(Some),
+        (Some(_), None) => Err(TokenError::invalid_options(
+            "cert needs its private key: give key as well",
+        )),
+        (None, Some(_)) => Err(TokenError::invalid_options(
+            "key is the private key of a client certificate: give cert as well",
+        )),
     }
 }
 
