@@ -15,7 +15,8 @@
 // DPoP proof gets a DPoP-bound JWT access token (cnf.jkt). `dpop: { requireNonce: true }`
 // makes every proof carry a server nonce (a first request gets 400 use_dpop_nonce
 // with a DPoP-Nonce header). op.requests[i].headers.dpop is the proof each request carried,
-// op.requests[i].status and .nonce the answer's status and DPoP-Nonce.
+// op.requests[i].status and .nonce the answer's status and DPoP-Nonce; op.lastNonce the
+// last DPoP-Nonce it sent (reset() keeps it: clients keep it too).
 
 const http = require('node:http');
 const crypto = require('node:crypto');
@@ -140,6 +141,7 @@ async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, a
   const state = {
     count: 0,
     requests: [],
+    lastNonce: null,
   };
   const callback = provider.callback();
   server.on('request', (req, res) => {
@@ -151,6 +153,7 @@ async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, a
       res.on('finish', () => {
         record.status = res.statusCode;
         record.nonce = res.getHeader('dpop-nonce') ?? null;
+        if (record.nonce !== null) state.lastNonce = record.nonce;
       });
       state.requests.push(record);
     }
@@ -173,6 +176,7 @@ async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, a
     serverErrors,
     get count() { return state.count; },
     get requests() { return state.requests; },
+    get lastNonce() { return state.lastNonce; },
     reset() {
       state.count = 0;
       state.requests = [];
