@@ -7,7 +7,7 @@
 //   const api = await startResourceServer(tokenServer);
 //   api.revoke();                       // the newest token is refused from now on
 //   api.route('/moved', (req, res) => { res.writeHead(302, { location }); res.end(); });
-//   api.requests                        // [{ method, path, authorization, authorizationHeaders, body }]
+//   api.requests                        // [{ method, path, authorization, authorizationHeaders, dpop, body }]
 
 const http = require('node:http');
 
@@ -35,6 +35,7 @@ async function startResourceServer(tokenServer) {
         path: req.url,
         authorization: req.headers.authorization ?? null,
         authorizationHeaders,
+        dpop: req.headers.dpop ?? null,
         body: Buffer.concat(chunks).toString(),
       };
       requests.push(record);
