@@ -56,6 +56,8 @@ function generateClientKey(alg, { kid } = {}) {
  *   redirect_uris and scope get client-credentials defaults when omitted.
  * options.resourceScope: scope of every resource server (default 'read:users write:users').
  * options.accessTokenTTL: seconds (default 3600).
+ * options.dpop: { requireNonce } (see above).
+ * options.defaultResource: the resource (urn:…) of a request that names none.
  */
 // oidc-provider prints two expected warnings (Node 20 "unsupported runtime", in-memory
 // adapter); keep test output readable, pass everything else through.
@@ -70,7 +72,7 @@ function filterProviderWarnings() {
   };
 }
 
-async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, accessTokenTTL = 3600, dpop = {} } = {}) {
+async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, accessTokenTTL = 3600, dpop = {}, defaultResource } = {}) {
   filterProviderWarnings();
   const { default: Provider, errors } = await import('oidc-provider');
 
@@ -112,8 +114,10 @@ async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, a
         : { enabled: true },
       resourceIndicators: {
         enabled: true,
-        // Only explicit resources: a request without `resource` gets an opaque token.
-        defaultResource: () => undefined,
+        // Only explicit resources, unless `defaultResource` names one: a request
+        // without `resource` then gets a JWT for it (what a command without
+        // an extra-parameter flag needs), else an opaque token.
+        defaultResource: () => defaultResource,
         useGrantedResource: () => true,
         getResourceServerInfo(_ctx, resourceIndicator) {
           if (!resourceIndicator.startsWith('urn:')) {
