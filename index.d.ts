@@ -48,6 +48,18 @@ interface CommonOptions {
   store?: string
   /** Forward proxy URL `http(s)://[user:password@]host:port`, or `false` to ignore `HTTPS_PROXY`/`HTTP_PROXY`. */
   proxy?: string | false
+  /**
+   * DPoP-bound tokens (RFC 9449). `true`: the proof key is an EC P-256 key
+   * derived from the client's credential, the same in every process that
+   * holds it. `{ privateKey }`: that PEM key instead (EC P-256 → ES256,
+   * P-384 → ES384, Ed25519 → EdDSA). `false` or absent: off.
+   */
+  dpop?: boolean | DpopOptions
+}
+
+export interface DpopOptions {
+  /** A P-256, P-384 or Ed25519 private key, PEM (PKCS#8, or SEC1 for EC). Absent: derived from the credential. */
+  privateKey?: string
 }
 
 export interface DomainOptions extends CommonOptions {
@@ -153,8 +165,10 @@ export declare class TokenClient {
   /**
    * The headers that authorize one request to `url` with `method` (default
    * `'GET'`), for an HTTP client of your own (axios, got, a queue worker):
-   * `{ authorization: '<tokenType> <accessToken>' }`. Rejects with the
-   * `TokenError` when no token can be had.
+   * `{ authorization: '<tokenType> <accessToken>' }`, and with a DPoP-bound
+   * token `dpop`: a fresh proof for that request. Rejects with the
+   * `TokenError` when no token can be had, or `ERR_INVALID_OPTIONS` for a
+   * URL or method no proof can name.
    */
   getRequestHeaders(url: string | URL, method?: string): Promise<Record<string, string>>
 }

@@ -93,6 +93,19 @@ async function usingTheToken(): Promise<void> {
   void interceptor
 }
 
+async function dpop(): Promise<void> {
+  const derived = new TokenClient({ domain: 'contoso.auth0.com', clientId: 'id', clientSecret: 's', dpop: true })
+  const withKey = new TokenClient({ tokenUrl: 'https://idp.example.com/token', clientId: 'id', clientSecret: 's', dpop: { privateKey: '-----BEGIN PRIVATE KEY-----…' } })
+  const headers: Record<string, string> = await derived.getRequestHeaders('https://api.example.com/orders', 'POST')
+  const proof: string | undefined = headers.dpop
+  const fromUrl = await withKey.getRequestHeaders(new URL('https://api.example.com/orders'))
+  // @ts-expect-error dpop is true, false or { privateKey }
+  void new TokenClient({ domain: 'contoso.auth0.com', clientId: 'id', clientSecret: 's', dpop: 'yes' })
+  // @ts-expect-error a key is PEM text
+  void new TokenClient({ domain: 'contoso.auth0.com', clientId: 'id', clientSecret: 's', dpop: { privateKey: 42 } })
+  void [proof, fromUrl.authorization]
+}
+
 function management(): void {
   const dropped: boolean = invalidate(byDomain)
   const dropped2: boolean = m2m.invalidate(full)
@@ -130,7 +143,7 @@ async function errors(): Promise<void> {
 
 const method: AuthMethod = 'client_secret_post'
 const alg: SigningAlgorithm = 'PS256'
-void [method, alg, promises, callbacks, client, management, errors]
+void [method, alg, promises, callbacks, client, management, errors, dpop]
 
 // ---- fleet stores, proxies, quota ----
 
