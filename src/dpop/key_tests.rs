@@ -167,3 +167,37 @@ fn debug_shows_the_public_thumbprint_only() {
     assert!(!shown.contains("0b0b0b"));
     assert!(!shown.contains("PRIVATE"));
 }
+
+#[test]
+fn the_proof_key_names_the_entry_and_never_shows_in_a_request() {
+    use crate::options::{RawOptions, TokenRequest};
+    let request = |dpop: Option<crate::dpop::KeySource>| {
+        TokenRequest::from_options(RawOptions {
+            token_url: Some("https://as.example/token".into()),
+            client_id: Some("id".into()),
+            client_secret: Some(Secret::new("s".into())),
+            dpop,
+            ..RawOptions::default()
+        })
+        .unwrap()
+    };
+    use crate::dpop::KeySource::{Derived, Pem};
+    let pem = p256_pkcs8(21);
+    let given = request(Some(Pem(pem.clone())));
+    let keys = [
+        request(None).key,
+        request(Some(Derived)).key,
+        given.key,
+        request(Some(Pem(p256_pkcs8(22)))).key,
+    ];
+    for (i, a) in keys.iter().enumerate() {
+        for b in &keys[i + 1..] {
+            assert_ne!(a, b, "each binding is its own entry");
+        }
+    }
+    assert_eq!(request(Some(Derived)).key, keys[1]);
+    let shown = format!("{given:?} {:?}", Pem(pem.clone()));
+    let body = pem.expose().lines().nth(1).unwrap();
+    assert!(!shown.contains(body));
+    assert!(shown.contains(given.binding.proof_key.as_deref().unwrap().thumbprint()));
+}
