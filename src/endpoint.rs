@@ -17,6 +17,28 @@ pub struct Endpoint {
     pub default_assertion_audience: String,
 }
 
+impl Endpoint {
+    /// Auth0's endpoint alias for mutual TLS, `https://mtls.<domain>/oauth/token`
+    /// (what the auth0 SDK's `useMTLS` asks); the audiences stay those of
+    /// the domain. An IP address has no such alias and is left as it is.
+    pub fn with_mtls_alias(self) -> Endpoint {
+        let authority = self
+            .token_url
+            .trim_start_matches("https://")
+            .trim_end_matches("/oauth/token");
+        let host = Url::parse(&self.token_url)
+            .ok()
+            .and_then(|url| url.host().map(|h| h.to_owned()));
+        match host {
+            Some(Host::Domain(_)) => Endpoint {
+                token_url: format!("https://mtls.{authority}/oauth/token"),
+                ..self
+            },
+            _ => self,
+        }
+    }
+}
+
 /// An Auth0 tenant: `host[:port]`, optionally written `https://host[:port]/`.
 pub fn from_domain(domain: &str) -> Result<Endpoint, TokenError> {
     let invalid = |why: &str| TokenError::invalid_options(format!("domain {why}"));

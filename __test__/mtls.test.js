@@ -1,0 +1,152 @@
+'use strict';
+
+// Mutual TLS (RFC 8705): a client certificate presented on token requests
+// and on the requests that use the token, against oidc-provider with its
+// mTLS features behind an HTTPS server that asks for client certificates
+// (helpers/oidc-server.js) and an HTTPS API that checks cnf["x5t#S256"]
+// (helpers/bound-resource-server.js). Certificates are made as the tests
+// run (helpers/certificates.js).
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const https = require('node:https');
+const util = require('node:util');
+
+const m2m = require('..');
+const { startOidcServer } = require('./helpers/oidc-server');
+const { startBoundResourceServer } = require('./helpers/bound-resource-server');
+const { makeCa, selfSigned, opensslAvailable } = require('./helpers/certificates');
+const { requires } = require('./helpers/skip');
+
+const limits = { timeout: 60000, ...requires(opensslAvailable(), 'openssl is not installed') };
+const RESOURCE = 'urn:m2m-test:api';
+const CLIENT_DNS = 'svc.clients.test';
+
+let pki;
+let op;
+let api;
+const certs = {};
+
+/** The part of a JWT's payload a test looks at. */
+const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+
+/** A public JWK with the certificate in x5c: how a self-signed certificate is registered. */
+function registered(cert) {
+  const x509 = new crypto.X509Certificate(cert);
+  return { ...x509.publicKey.export({ format: 'jwk' }), x5c: [x509.raw.toString('base64')] };
+}
+
+before(async () => {
+  if (!opensslAvailable()) return;
+  pki = makeCa();
+  const serverCert = pki.issue({ cn: 'server', dns: ['localhost'], ip: ['127.0.0.1'] });
+  certs.rsa = pki.issue({ cn: 'svc', kind: 'rsa', dns: [CLIENT_DNS] });
+  certs.ec = pki.issue({ cn: 'svc', kind: 'ec', dns: [CLIENT_DNS] });
+  certs.other = pki.issue({ cn: 'other', kind: 'ec', dns: ['other.clients.test'] });
+  certs.own = selfSigned({ cn: 'own', kind: 'ec' });
+  const tls = { key: serverCert.key, cert: serverCert.cert, ca: pki.cert };
+  const bound = { tls_client_certificate_bound_access_tokens: true };
+  op = await startOidcServer({
+    tls,
+    clients: [
+      { client_id: 'by-ca', token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_san_dns: CLIENT_DNS, ...bound },
+      { client_id: 'self-signed', token_endpoint_auth_method: 'self_signed_tls_client_auth', jwks: { keys: [registered(certs.own.cert)] }, ...bound },
+      { client_id: 'secret-bound', client_secret: 'secret-bound-shh', token_endpoint_auth_method: 'client_secret_basic', ...bound },
+    ],
+  });
+  api = await startBoundResourceServer({ tls, verifyKey: op.signingKey, issuer: op.issuer, audience: RESOURCE });
+});
+
+after(async () => {
+  await api?.close();
+  await op?.close();
+});
+
+const options = (extra) => ({ tokenUrl: op.tokenUrl, ca: pki.cert, extraParams: { resource: RESOURCE }, ...extra });
+
+test('tls_client_auth: RSA and P-256 certificates, keys in PKCS#8, PKCS#1 and SEC1, each get a token bound to that certificate', limits, async () => {
+  for (const kind of ['rsa', 'ec']) {
+    for (const encoding of ['key', 'traditional']) {
+      const { cert, thumbprint } = certs[kind];
+      const client = new m2m.TokenClient(options({ clientId: 'by-ca', cert, key: certs[kind][encoding] }));
+      const info = await client.getTokenInfo();
+      assert.equal(info.fromCache, false, `${kind} ${encoding}`);
+      assert.equal(claimsOf(info.accessToken).cnf['x5t#S256'], thumbprint, `${kind} ${encoding}`);
+      assert.equal(op.requests.at(-1).certificate, thumbprint);
+      assert.equal(op.requests.at(-1).headers.authorization, undefined, 'no secret, no Basic header');
+      m2m.clearCache();
+    }
+  }
+});
+
+test('authMethod defaults to tls_client_auth with cert and no secret or privateKey; util.inspect says so', limits, async () => {
+  const client = new m2m.TokenClient(options({ clientId: 'by-ca', cert: certs.ec.cert, key: certs.ec.key }));
+  assert.match(util.inspect(client), /authMethod: 'tls_client_auth'/);
+  const explicit = new m2m.TokenClient(options({ clientId: 'by-ca', authMethod: 'tls_client_auth', cert: certs.ec.cert, key: certs.ec.key }));
+  assert.equal(await explicit.getToken(), await client.getToken(), 'the same entry');
+});
+
+test('self_signed_tls_client_auth with the registered certificate', limits, async () => {
+  const { cert, key, thumbprint } = certs.own;
+  const token = await m2m.getToken(options({ clientId: 'self-signed', authMethod: 'self_signed_tls_client_auth', cert, key }));
+  assert.equal(claimsOf(token).cnf['x5t#S256'], thumbprint);
+});
+
+test('a secret authenticates and the certificate is still presented: the token is bound to it', limits, async () => {
+  const { cert, key, thumbprint } = certs.rsa;
+  const client = new m2m.TokenClient(options({ clientId: 'secret-bound', clientSecret: 'secret-bound-shh', authMethod: 'client_secret_basic', cert, key }));
+  assert.match(util.inspect(client), /authMethod: 'client_secret_basic'/);
+  const token = await client.getToken();
+  assert.equal(claimsOf(token).cnf['x5t#S256'], thumbprint);
+  assert.match(op.requests.at(-1).headers.authorization, /^Basic /);
+});
+
+test('without the certificate the server will not issue a bound token (what the option fixes)', limits, async () => {
+  await assert.rejects(
+    m2m.getToken(options({ clientId: 'secret-bound', clientSecret: 'secret-bound-shh', authMethod: 'client_secret_basic' })),
+    (err) => err.code === 'ERR_OAUTH' && err.oauthError === 'invalid_grant',
+  );
+});
+
+test('clients with different certificates never share a token', limits, async () => {
+  const one = await m2m.getToken(options({ clientId: 'by-ca', cert: certs.rsa.cert, key: certs.rsa.key }));
+  const two = await m2m.getToken(options({ clientId: 'by-ca', cert: certs.ec.cert, key: certs.ec.key }));
+  assert.notEqual(one, two);
+  assert.equal(claimsOf(one).cnf['x5t#S256'], certs.rsa.thumbprint);
+  assert.equal(claimsOf(two).cnf['x5t#S256'], certs.ec.thumbprint);
+});
+
+test('client.fetch presents the certificate: the bound token is accepted; sent without the certificate it is refused', limits, async () => {
+  const client = new m2m.TokenClient(options({ clientId: 'by-ca', cert: certs.ec.cert, key: certs.ec.key }));
+  const response = await client.fetch(`${api.origin}/users`);
+  assert.equal(response.status, 200, JSON.stringify(api.requests.at(-1)));
+  assert.equal((await response.json()).reason, 'bound');
+  assert.equal(api.requests.at(-1).certificate, certs.ec.thumbprint);
+
+  const headers = await client.getRequestHeaders(`${api.origin}/users`);
+  assert.deepEqual(headers, { authorization: `Bearer ${await client.getToken()}` });
+  const without = await new Promise((resolve, reject) => {
+    https.get(`${api.origin}/users`, { headers, ca: pki.cert }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    }).on('error', reject);
+  });
+  assert.equal(without, 401);
+  assert.equal(api.requests.at(-1).reason, 'bound token without a certificate');
+});
+
+test('the undici interceptor presents the certificate on requests to its origins', limits, async () => {
+  const { Agent, request } = require('undici');
+  const { tokenInterceptor } = require('m2m-token/undici');
+  const client = new m2m.TokenClient(options({ clientId: 'by-ca', cert: certs.rsa.cert, key: certs.rsa.key }));
+  const agent = new Agent({ connect: { ca: pki.cert } }).compose(tokenInterceptor(client, { origins: [api.origin] }));
+  try {
+    const { statusCode, body } = await request(`${api.origin}/orders`, { dispatcher: agent });
+    assert.equal(statusCode, 200);
+    assert.equal((await body.json()).reason, 'bound');
+    assert.equal(api.requests.at(-1).certificate, certs.rsa.thumbprint);
+  } finally {
+    await agent.close();
+  }
+});
