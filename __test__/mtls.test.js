@@ -17,6 +17,7 @@ const m2m = require('..');
 const { startOidcServer } = require('./helpers/oidc-server');
 const { startBoundResourceServer } = require('./helpers/bound-resource-server');
 const { makeCa, selfSigned, opensslAvailable } = require('./helpers/certificates');
+const { startStrictTlsServer } = require('./helpers/strict-tls-server');
 const { requires } = require('./helpers/skip');
 
 const limits = { timeout: 60000, ...requires(opensslAvailable(), 'openssl is not installed') };
@@ -148,5 +149,58 @@ test('the undici interceptor presents the certificate on requests to its origins
     assert.equal(api.requests.at(-1).certificate, certs.rsa.thumbprint);
   } finally {
     await agent.close();
+  }
+});
+
+test('a bad cert or key is ERR_INVALID_OPTIONS when the client is made, and from getToken before any request; no message shows the key', limits, async () => {
+  const { cert, key } = certs.ec;
+  const keyBody = key.split('\n')[1];
+  const cases = [
+    [{ cert }, /key/],
+    [{ key }, /cert/],
+    [{ cert: 'not a certificate', key }, /cert/],
+    [{ cert: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', key }, /cert/],
+    [{ cert: key, key }, /cert/],
+    [{ cert, key: 'not a key' }, /key/],
+    [{ cert, key: cert }, /key/],
+    [{ cert, key: certs.other.key }, /key does not match the certificate/],
+    [{ cert: certs.rsa.cert, key: certs.ec.traditional }, /key does not match the certificate/],
+    [{ cert, key, authMethod: 'tls_client_auth', clientSecret: 's' }, /certificate alone/],
+    [{ authMethod: 'self_signed_tls_client_auth' }, /cert and key/],
+    [{ cert: 42, key }, /cert must be a string/],
+  ];
+  const before = op.count;
+  for (const [bad, words] of cases) {
+    const opts = options({ clientId: 'by-ca', ...bad });
+    const check = (err) => {
+      assert.equal(err.code, 'ERR_INVALID_OPTIONS', util.inspect(bad));
+      assert.match(err.message, words);
+      for (const shown of [err.message, util.inspect(err), JSON.stringify(err)]) {
+        assert.ok(!shown.includes(keyBody) && !shown.includes('PRIVATE KEY'), shown);
+      }
+      return true;
+    };
+    assert.throws(() => new m2m.TokenClient(opts), check);
+    await assert.rejects(m2m.getToken(opts), check);
+  }
+  assert.equal(op.count, before, 'no request was sent');
+});
+
+test('a server that refuses the certificate, or wants one: ERR_NETWORK saying so', limits, async (t) => {
+  const stranger = makeCa('another CA');
+  const serverCert = pki.issue({ cn: 'strict', ip: ['127.0.0.1'] });
+  // Trusts only certificates from another CA, and says so in the handshake.
+  const strict = await startStrictTlsServer({ cert: serverCert.cert, key: serverCert.key, trustedCa: stranger.cert });
+  t.after(() => strict.close());
+  const cases = [
+    [{ cert: certs.ec.cert, key: certs.ec.key }, /^the token endpoint refused the client certificate \(TLS alert (unknown_ca|bad_certificate)\)/],
+    [{ clientSecret: 'no certificate at all' }, /^the token endpoint requires a client certificate \(TLS alert certificate_required\): give cert and key/],
+  ];
+  for (const [extra, message] of cases) {
+    await assert.rejects(m2m.getToken({ tokenUrl: strict.url, clientId: 'refused', ca: pki.cert, retries: 0, ...extra }), (err) => {
+      assert.equal(err.code, 'ERR_NETWORK');
+      assert.match(err.message, message);
+      return true;
+    });
   }
 });

@@ -84,7 +84,7 @@ impl ClientIdentity {
             Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {}
             Err(_) => {
                 return Err(TokenError::invalid_options(
-                    "cert is not a valid X.509 certificate",
+                    "cert is not a valid X.509 v3 certificate",
                 ))
             }
         }

@@ -315,10 +315,12 @@ fn transport_error(error: &reqwest::Error) -> TokenError {
         return TokenError::new(ErrorCode::Timeout, "token request timed out");
     }
     if let Some(alert) = crate::tls::refused_client_certificate(error) {
-        return TokenError::new(
-            ErrorCode::Network,
-            format!("the token endpoint refused the client certificate (TLS alert {alert}): check cert, key and how the certificate is registered"),
-        );
+        let message = if alert == "certificate_required" {
+            format!("the token endpoint requires a client certificate (TLS alert {alert}): give cert and key")
+        } else {
+            format!("the token endpoint refused the client certificate (TLS alert {alert}): check cert, key and how the certificate is registered")
+        };
+        return TokenError::new(ErrorCode::Network, message);
     }
     let mut causes = String::new();
     let mut source: Option<&dyn std::error::Error> = Some(error);

@@ -85,7 +85,8 @@ function makeCa(name = 'm2m-token test CA') {
         fs.writeFileSync(path.join(dir, 'key.pem'), keys.key);
         fs.writeFileSync(path.join(dir, 'ca.pem'), ca.cert);
         fs.writeFileSync(path.join(dir, 'ca-key.pem'), ca.key);
-        fs.writeFileSync(path.join(dir, 'ext'), `${subjectAltName({ dns, ip }) ?? ''}\n`);
+        // Always some extension, so the certificate is X.509 v3 (v1 is refused by many stacks).
+        fs.writeFileSync(path.join(dir, 'ext'), `basicConstraints=CA:FALSE\n${subjectAltName({ dns, ip }) ?? ''}\n`);
         const quiet = { cwd: dir, stdio: 'ignore' };
         execFileSync('openssl', ['req', '-new', '-key', 'key.pem', '-out', 'csr.pem', '-subj', `/CN=${cn}`], quiet);
         execFileSync('openssl', ['x509', '-req', '-in', 'csr.pem', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem',
