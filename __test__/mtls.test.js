@@ -9,62 +9,33 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
 const https = require('node:https');
 const util = require('node:util');
+const diagnostics = require('node:diagnostics_channel');
 
 const m2m = require('..');
 const { startOidcServer } = require('./helpers/oidc-server');
-const { startBoundResourceServer } = require('./helpers/bound-resource-server');
-const { makeCa, selfSigned, opensslAvailable } = require('./helpers/certificates');
+const { startMtlsWorld, claimsOf, TENANT, SECRET } = require('./helpers/mtls-world');
+const { makeCa, opensslAvailable } = require('./helpers/certificates');
 const { startStrictTlsServer } = require('./helpers/strict-tls-server');
+const { startForwardProxy } = require('./helpers/forward-proxy');
 const { requires } = require('./helpers/skip');
 
 const limits = { timeout: 60000, ...requires(opensslAvailable(), 'openssl is not installed') };
-const RESOURCE = 'urn:m2m-test:api';
-const CLIENT_DNS = 'svc.clients.test';
-
+let world;
 let pki;
 let op;
 let api;
-const certs = {};
-
-/** The part of a JWT's payload a test looks at. */
-const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
-
-/** A public JWK with the certificate in x5c: how a self-signed certificate is registered. */
-function registered(cert) {
-  const x509 = new crypto.X509Certificate(cert);
-  return { ...x509.publicKey.export({ format: 'jwk' }), x5c: [x509.raw.toString('base64')] };
-}
+let certs;
+let options;
 
 before(async () => {
   if (!opensslAvailable()) return;
-  pki = makeCa();
-  const serverCert = pki.issue({ cn: 'server', dns: ['localhost'], ip: ['127.0.0.1'] });
-  certs.rsa = pki.issue({ cn: 'svc', kind: 'rsa', dns: [CLIENT_DNS] });
-  certs.ec = pki.issue({ cn: 'svc', kind: 'ec', dns: [CLIENT_DNS] });
-  certs.other = pki.issue({ cn: 'other', kind: 'ec', dns: ['other.clients.test'] });
-  certs.own = selfSigned({ cn: 'own', kind: 'ec' });
-  const tls = { key: serverCert.key, cert: serverCert.cert, ca: pki.cert };
-  const bound = { tls_client_certificate_bound_access_tokens: true };
-  op = await startOidcServer({
-    tls,
-    clients: [
-      { client_id: 'by-ca', token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_san_dns: CLIENT_DNS, ...bound },
-      { client_id: 'self-signed', token_endpoint_auth_method: 'self_signed_tls_client_auth', jwks: { keys: [registered(certs.own.cert)] }, ...bound },
-      { client_id: 'secret-bound', client_secret: 'secret-bound-shh', token_endpoint_auth_method: 'client_secret_basic', ...bound },
-    ],
-  });
-  api = await startBoundResourceServer({ tls, verifyKey: op.signingKey, issuer: op.issuer, audience: RESOURCE });
+  world = await startMtlsWorld();
+  ({ pki, op, api, certs, options } = world);
 });
 
-after(async () => {
-  await api?.close();
-  await op?.close();
-});
-
-const options = (extra) => ({ tokenUrl: op.tokenUrl, ca: pki.cert, extraParams: { resource: RESOURCE }, ...extra });
+after(() => world?.close());
 
 test('tls_client_auth: RSA and P-256 certificates, keys in PKCS#8, PKCS#1 and SEC1, each get a token bound to that certificate', limits, async () => {
   for (const kind of ['rsa', 'ec']) {
@@ -96,7 +67,7 @@ test('self_signed_tls_client_auth with the registered certificate', limits, asyn
 
 test('a secret authenticates and the certificate is still presented: the token is bound to it', limits, async () => {
   const { cert, key, thumbprint } = certs.rsa;
-  const client = new m2m.TokenClient(options({ clientId: 'secret-bound', clientSecret: 'secret-bound-shh', authMethod: 'client_secret_basic', cert, key }));
+  const client = new m2m.TokenClient(options({ clientId: 'secret-bound', clientSecret: SECRET, authMethod: 'client_secret_basic', cert, key }));
   assert.match(util.inspect(client), /authMethod: 'client_secret_basic'/);
   const token = await client.getToken();
   assert.equal(claimsOf(token).cnf['x5t#S256'], thumbprint);
@@ -105,7 +76,7 @@ test('a secret authenticates and the certificate is still presented: the token i
 
 test('without the certificate the server will not issue a bound token (what the option fixes)', limits, async () => {
   await assert.rejects(
-    m2m.getToken(options({ clientId: 'secret-bound', clientSecret: 'secret-bound-shh', authMethod: 'client_secret_basic' })),
+    m2m.getToken(options({ clientId: 'secret-bound', clientSecret: SECRET, authMethod: 'client_secret_basic' })),
     (err) => err.code === 'ERR_OAUTH' && err.oauthError === 'invalid_grant',
   );
 });
@@ -203,4 +174,32 @@ test('a server that refuses the certificate, or wants one: ERR_NETWORK saying so
       return true;
     });
   }
+});
+
+test('Auth0: with domain, mtls.<domain>/oauth/token (through a proxy, CONNECT), audience of the domain; util.inspect and fetch:start show that URL', limits, async (t) => {
+  // The tenant's name resolves nowhere: only the proxy reaches it.
+  const tenant = await startOidcServer({ tls: world.tls, clients: world.clients, tokenPath: '/oauth/token' });
+  const proxy = await startForwardProxy({ hosts: { [`mtls.${TENANT}`]: tenant.port } });
+  t.after(async () => {
+    await proxy.close();
+    await tenant.close();
+  });
+  const domain = `${TENANT}:${tenant.port}`;
+  const client = new m2m.TokenClient({ domain, clientId: 'by-ca', cert: certs.ec.cert, key: certs.ec.key, ca: pki.cert, proxy: proxy.url, extraParams: options().extraParams });
+  const tokenUrl = `https://mtls.${domain}/oauth/token`;
+  const shown = util.inspect(client);
+  assert.ok(shown.includes(`tokenUrl: '${tokenUrl}'`), shown);
+  assert.ok(shown.includes(`audience: 'https://${domain}/api/v2/'`), shown);
+  const starts = [];
+  const onStart = (message) => starts.push(message);
+  diagnostics.subscribe('m2m-token:fetch:start', onStart);
+  try {
+    const token = await client.getToken();
+    assert.equal(claimsOf(token).cnf['x5t#S256'], certs.ec.thumbprint);
+  } finally {
+    diagnostics.unsubscribe('m2m-token:fetch:start', onStart);
+  }
+  assert.deepEqual(starts.map((s) => [s.tokenUrl, s.audience]), [[tokenUrl, `https://${domain}/api/v2/`]]);
+  assert.deepEqual(proxy.connects, [`mtls.${domain}`]);
+  assert.equal(tenant.requests.at(-1).certificate, certs.ec.thumbprint);
 });

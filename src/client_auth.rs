@@ -408,4 +408,47 @@ mod tests {
         let alg = AssertionSigner::new(Secret::new("x".into()), "HS256", None, "a".into());
         assert!(alg.unwrap_err().message.contains("signingAlgorithm"));
     }
+
+    #[test]
+    fn the_certificate_alone_authenticates_names_the_entry_and_keys_the_seal() {
+        use crate::test_certificates::self_signed;
+        let (Some((cert, key)), Some((other_cert, other_key))) =
+            (self_signed("ec"), self_signed("ec"))
+        else {
+            return;
+        };
+        let identity = |cert: &str, key: &str| {
+            Arc::new(ClientIdentity::from_pem(cert, Secret::new(key.into())).unwrap())
+        };
+        let tls = |method: Option<&str>, secret: Option<&str>, identity: &Arc<ClientIdentity>| {
+            from_options(
+                method,
+                secret.map(|s| Secret::new(s.into())),
+                None,
+                None,
+                None,
+                "https://as/".into(),
+                Some(identity),
+            )
+        };
+        let one = identity(&cert, &key);
+        let auth = tls(None, None, &one).unwrap();
+        assert_eq!(auth.method_name(), "tls_client_auth");
+        let sent = auth.credentials("id", 0).unwrap();
+        assert!(sent.form.is_empty() && sent.authorization.is_none());
+        assert_eq!(auth.key_material(), one.key_material());
+        let self_signed_auth = tls(Some("self_signed_tls_client_auth"), None, &one).unwrap();
+        assert_ne!(auth.fingerprint(), self_signed_auth.fingerprint());
+        let two = identity(&other_cert, &other_key);
+        assert_ne!(
+            auth.fingerprint(),
+            tls(None, None, &two).unwrap().fingerprint()
+        );
+        // With a secret, the secret authenticates (and seals); the certificate is presented.
+        assert_eq!(
+            tls(None, Some("s"), &one).unwrap().method_name(),
+            "client_secret_post"
+        );
+        assert!(tls(Some("tls_client_auth"), Some("s"), &one).is_err());
+    }
 }

@@ -59,6 +59,8 @@ function generateClientKey(alg, { kid } = {}) {
  *   redirect_uris and scope get client-credentials defaults when omitted.
  * options.resourceScope: scope of every resource server (default 'read:users write:users').
  * options.accessTokenTTL: seconds (default 3600).
+ * options.tokenPath: where the token endpoint is (default '/token'; Auth0's is '/oauth/token').
+ * options.tls: { key, cert, ca }: HTTPS with mutual TLS (see above).
  */
 // oidc-provider prints two expected warnings (Node 20 "unsupported runtime", in-memory
 // adapter); keep test output readable, pass everything else through.
@@ -90,7 +92,7 @@ function mutualTls() {
   };
 }
 
-async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, accessTokenTTL = 3600, tls } = {}) {
+async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, accessTokenTTL = 3600, tls, tokenPath = '/token' } = {}) {
   filterProviderWarnings();
   const { default: Provider, errors } = await import('oidc-provider');
 
@@ -150,6 +152,7 @@ async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, a
       },
     },
     ttl: { ClientCredentials: accessTokenTTL },
+    routes: { token: tokenPath },
   };
 
   const provider = new Provider(issuer, configuration);
@@ -157,7 +160,6 @@ async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, a
   const serverErrors = [];
   provider.on('server_error', (_ctx, err) => serverErrors.push(err));
 
-  const tokenPath = new URL(`${issuer}/token`).pathname;
   const state = {
     count: 0,
     requests: [],
