@@ -203,3 +203,33 @@ test('Auth0: with domain, mtls.<domain>/oauth/token (through a proxy, CONNECT), 
   assert.deepEqual(proxy.connects, [`mtls.${domain}`]);
   assert.equal(tenant.requests.at(-1).certificate, certs.ec.thumbprint);
 });
+
+test('undici is loaded by the first request of a client with a certificate, never by clients without one', limits, async () => {
+  const { execFile } = require('node:child_process');
+  const script = `
+    const m2m = require(${JSON.stringify(require.resolve('..'))});
+    const loaded = () => Object.keys(require.cache).some((f) => f.includes('/node_modules/undici/'));
+    const { plain, bound, url } = JSON.parse(process.env.CASE);
+    (async () => {
+      const seen = [loaded()];
+      const client = new m2m.TokenClient(plain);
+      await client.fetch(url).catch(() => {});
+      await client.getRequestHeaders(url).catch(() => {});
+      seen.push(loaded());
+      const res = await new m2m.TokenClient(bound).fetch(url);
+      seen.push(res.status, loaded());
+      console.log(JSON.stringify(seen));
+    })();`;
+  const env = {
+    ...process.env,
+    CASE: JSON.stringify({
+      plain: options({ clientId: 'secret-bound', clientSecret: SECRET }),
+      bound: options({ clientId: 'by-ca', cert: certs.ec.cert, key: certs.ec.key }),
+      url: `${api.origin}/lazy`,
+    }),
+  };
+  const stdout = await new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', script], { env }, (err, out, errOut) => (err ? reject(new Error(errOut)) : resolve(out)));
+  });
+  assert.deepEqual(JSON.parse(stdout), [false, false, 200, true]);
+});
