@@ -93,13 +93,16 @@ impl ClientIdentity {
             cert.trim_end(),
             key.expose().trim_end()
         ));
-        Ok(ClientIdentity {
+        let identity = ClientIdentity {
             thumbprint,
             pool_key,
             key_der: key_bytes,
             key_pem: key,
             identity_pem,
-        })
+        };
+        // What the HTTP client will read, read once now so it cannot fail later.
+        identity.reqwest_identity()?;
+        Ok(identity)
     }
 
     /// The certificate's `x5t#S256` thumbprint (base64url, no padding).

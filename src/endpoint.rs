@@ -125,6 +125,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_mtls_alias_changes_the_token_url_only_and_leaves_addresses_alone() {
+        let alias = from_domain("https://contoso.auth0.com/")
+            .unwrap()
+            .with_mtls_alias();
+        assert_eq!(
+            alias.token_url,
+            "https://mtls.contoso.auth0.com/oauth/token"
+        );
+        assert_eq!(
+            alias.default_audience.as_deref(),
+            Some("https://contoso.auth0.com/api/v2/")
+        );
+        assert_eq!(
+            alias.default_assertion_audience,
+            "https://contoso.auth0.com/"
+        );
+        let port = from_domain("login.contoso.com:8443")
+            .unwrap()
+            .with_mtls_alias();
+        assert_eq!(
+            port.token_url,
+            "https://mtls.login.contoso.com:8443/oauth/token"
+        );
+        let ip = from_domain("127.0.0.1:8443").unwrap().with_mtls_alias();
+        assert_eq!(ip.token_url, "https://127.0.0.1:8443/oauth/token");
+    }
+
+    #[test]
     fn a_domain_becomes_the_auth0_endpoint_and_management_audience() {
         for input in [
             "contoso.auth0.com",
