@@ -204,7 +204,7 @@ test('Auth0: with domain, mtls.<domain>/oauth/token (through a proxy, CONNECT), 
   assert.equal(tenant.requests.at(-1).certificate, certs.ec.thumbprint);
 });
 
-test('undici is loaded by the first request of a client with a certificate, never by clients without one', limits, async () => {
+test('undici is loaded by the first request of a client with a certificate, never by clients without one; the process still exits by itself', limits, async () => {
   const { execFile } = require('node:child_process');
   const script = `
     const m2m = require(${JSON.stringify(require.resolve('..'))});
@@ -229,7 +229,8 @@ test('undici is loaded by the first request of a client with a certificate, neve
     }),
   };
   const stdout = await new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-e', script], { env }, (err, out, errOut) => (err ? reject(new Error(errOut)) : resolve(out)));
+    // The child must also exit by itself once done: its Agent's idle connections keep nothing alive (killed after 10 s).
+    execFile(process.execPath, ['-e', script], { env, timeout: 10000 }, (err, out, errOut) => (err ? reject(new Error(`${err.message} ${errOut}`)) : resolve(out)));
   });
   assert.deepEqual(JSON.parse(stdout), [false, false, 200, true]);
 });
