@@ -74,6 +74,14 @@ test('a secret authenticates and the certificate is still presented: the token i
   assert.match(op.requests.at(-1).headers.authorization, /^Basic /);
 });
 
+test('a private_key_jwt client presents the certificate too: the assertion authenticates, the token is bound', limits, async () => {
+  const { cert, key, thumbprint } = certs.rsa;
+  const client = new m2m.TokenClient(options({ clientId: 'key-bound', privateKey: world.signingKey.pkcs8, signingAlgorithm: 'ES256', keyId: 'key-bound-1', cert, key }));
+  assert.match(util.inspect(client), /authMethod: 'private_key_jwt'/);
+  assert.equal(claimsOf(await client.getToken()).cnf['x5t#S256'], thumbprint);
+  assert.equal(op.requests.at(-1).certificate, thumbprint);
+});
+
 test('without the certificate the server will not issue a bound token (what the option fixes)', limits, async () => {
   await assert.rejects(
     m2m.getToken(options({ clientId: 'secret-bound', clientSecret: SECRET, authMethod: 'client_secret_basic' })),

@@ -14,10 +14,11 @@
 //
 // Registered clients, all with certificate-bound tokens: 'by-ca'
 // (tls_client_auth), 'self-signed' (self_signed_tls_client_auth),
-// 'secret-bound' (client_secret_basic, secret SECRET).
+// 'secret-bound' (client_secret_basic, secret SECRET), 'key-bound'
+// (private_key_jwt with world.signingKey, ES256).
 
 const crypto = require('node:crypto');
-const { startOidcServer } = require('./oidc-server');
+const { startOidcServer, generateClientKey } = require('./oidc-server');
 const { startBoundResourceServer } = require('./bound-resource-server');
 const { makeCa, selfSigned } = require('./certificates');
 
@@ -42,17 +43,20 @@ async function startMtlsWorld() {
     own: selfSigned({ cn: 'own', kind: 'ec' }),
   };
   const tls = { key: serverCert.key, cert: serverCert.cert, ca: pki.cert };
+  const signingKey = generateClientKey('ES256', { kid: 'key-bound-1' });
   const bound = { tls_client_certificate_bound_access_tokens: true };
   const clients = [
     { client_id: 'by-ca', token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_san_dns: CLIENT_DNS, ...bound },
     { client_id: 'self-signed', token_endpoint_auth_method: 'self_signed_tls_client_auth', jwks: { keys: [registered(certs.own.cert)] }, ...bound },
     { client_id: 'secret-bound', client_secret: SECRET, token_endpoint_auth_method: 'client_secret_basic', ...bound },
+    { client_id: 'key-bound', token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'ES256', jwks: { keys: [signingKey.jwk] }, ...bound },
   ];
   const op = await startOidcServer({ tls, clients });
   const api = await startBoundResourceServer({ tls, verifyKey: op.signingKey, issuer: op.issuer, audience: RESOURCE });
   return {
     pki,
     certs,
+    signingKey,
     tls,
     clients,
     op,
