@@ -9,6 +9,7 @@ const { cleanQuota } = require('./quota')
 const diagnostics = require('./diagnostics')
 const { createFetch } = require('./fetch')
 const { requestHeaders, requestTarget, DPOP_PROOF } = require('./request-headers')
+const { certificateDispatcher } = require('./client-certificate')
 
 // Callers on this thread that wait on one entry share one native acquire
 // and one promise of its token, so when the token arrives, 10,000 waiting
@@ -90,6 +91,8 @@ function failCall(err, callback) {
 
 /** For lib/fetch.js: a client's usable view on this thread, or null; no Rust call unless a refresh is due. */
 let usableViewOf
+/** For lib/fetch.js and the interceptor: the undici dispatcher presenting the client's certificate, or null. */
+let dispatcherOf
 
 class TokenClient {
   #native
@@ -99,6 +102,9 @@ class TokenClient {
   #subject = null
   /** This thread's copy of the entry: a snapshot from Rust, valid while its generation is current. */
   #view = null
+  /** `{ cert, key, ca }` for mutual TLS, or null; never shown (see toJSON and inspect). */
+  #certificate = null
+  #dispatcher = null
 
   constructor(options) {
     const plain = normalizeOptions(options)
@@ -107,6 +113,7 @@ class TokenClient {
     } catch (err) {
       throw invalidOptions(err.message)
     }
+    if (plain.cert !== undefined) this.#certificate = { cert: plain.cert, key: plain.key, ca: plain.ca }
     this.#flightKey = `${this.#native.key}:${plain.leewaySeconds ?? ''}`
     // What a flight of this thread needs of this client.
     this.#flightSide = {
@@ -192,7 +199,7 @@ class TokenClient {
 
   /** Node's fetch with this client's token; works detached (`const f = client.fetch`). */
   get fetch() {
-    if (this.#fetch === null) this.#fetch = createFetch(this, usableViewOf)
+    if (this.#fetch === null) this.#fetch = createFetch(this, usableViewOf, dispatcherOf)
     return this.#fetch
   }
 
@@ -214,6 +221,13 @@ class TokenClient {
 
   static {
     usableViewOf = (client) => client.#usableView()
+    dispatcherOf = (client) => client.#certificateDispatcher()
+  }
+
+  #certificateDispatcher() {
+    if (this.#certificate === null) return null
+    if (this.#dispatcher === null) this.#dispatcher = certificateDispatcher(this.#certificate)
+    return this.#dispatcher
   }
 
   /** The hit path: no Rust call unless a refresh ahead is due. */
@@ -271,4 +285,4 @@ class TokenClient {
   }
 }
 
-module.exports = { TokenClient, failCall, usableViewOf }
+module.exports = { TokenClient, failCall, usableViewOf, dispatcherOf }

@@ -65,9 +65,11 @@ function atLoad(name) {
 
 /**
  * The `fetch` of one client. `usableView(client)` is this thread's usable
- * view of the client's entry, or null (see lib/client.js).
+ * view of the client's entry, or null; `dispatcherOf(client)` the undici
+ * dispatcher that presents its client certificate, or null (see
+ * lib/client.js).
  */
-function createFetch(client, usableView) {
+function createFetch(client, usableView, dispatcherOf) {
   // The token this thread last invalidated after a 401, so that 50
   // concurrent 401s for one token cost one invalidation, not 50.
   let refused = null
@@ -118,6 +120,10 @@ function createFetch(client, usableView) {
 
   return async function fetch(input, init) {
     const request = prepare(input, init)
+    // With mutual TLS, the certificate the token is bound to goes with it
+    // (unless the caller chose a dispatcher of their own).
+    const dispatcher = dispatcherOf(client)
+    if (dispatcher !== null && request.init.dispatcher === undefined) request.init.dispatcher = dispatcher
     let view = usableView(client)
     if (view !== null) calls[HIT]++
     else view = await credential()

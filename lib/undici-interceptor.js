@@ -12,14 +12,16 @@
 // (compare and drop) and the request is dispatched once more with a new
 // token, unless its body is a stream. Requests to any other origin pass
 // through untouched, so the token never leaves the listed origins. A token
-// error reaches the handler's onResponseError as the TokenError.
+// error reaches the handler's onResponseError as the TokenError. With a
+// client certificate (mutual TLS), requests to the listed origins present
+// it, as client.fetch does.
 //
 // With a DPoP-bound token each dispatch carries a fresh proof; a 401 DPoP
 // challenge with error="use_dpop_nonce" and a DPoP-Nonce is answered by one
 // more dispatch with the nonce, without invalidating the token.
 
 const { invalidOptions } = require('./token-error')
-const { usableViewOf } = require('./client')
+const { usableViewOf, dispatcherOf } = require('./client')
 const { calls, HIT } = require('./thread-view')
 const { requestHeaders, normalizeMethod, AUTHORIZING_HEADERS } = require('./request-headers')
 const { rememberNonce, asksForNonce } = require('./dpop-nonce')
@@ -43,9 +45,15 @@ function tokenInterceptor(client, { origins } = {}) {
     return true
   }
 
+  // A client with a certificate sends requests to the listed origins
+  // through its own dispatcher, which presents the certificate the token is
+  // bound to; other requests go on through the composed dispatcher.
+  const certificate = dispatcherOf(client)
+  const viaCertificate = certificate === null ? null : (opts, handler) => certificate.dispatch(opts, handler)
+
   return (dispatch) => function dispatchWithToken(opts, handler) {
     if (!listed.has(originOf(opts.origin))) return dispatch(opts, handler)
-    const attempt = new Attempt(client, dispatch, opts, handler, withToken)
+    const attempt = new Attempt(client, viaCertificate ?? dispatch, opts, handler, withToken)
     return attempt.start()
   }
 }

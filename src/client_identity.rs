@@ -59,6 +59,14 @@ impl ClientIdentity {
         };
         let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(Sha256::digest(end_entity.as_ref()));
+        if key
+            .expose()
+            .contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        {
+            return Err(TokenError::invalid_options(
+                "key is encrypted with a passphrase; give it decrypted (openssl pkey -in key.pem -out plain.pem)",
+            ));
+        }
         let key_der = PrivateKeyDer::from_pem_slice(key.expose().as_bytes()).map_err(|_| {
             TokenError::invalid_options(
                 "key is not a PKCS#8, PKCS#1 (RSA) or SEC1 (EC) private key in PEM form",
@@ -84,7 +92,7 @@ impl ClientIdentity {
             Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {}
             Err(_) => {
                 return Err(TokenError::invalid_options(
-                    "cert is not a valid X.509 certificate",
+                    "cert is not a valid X.509 v3 certificate",
                 ))
             }
         }
@@ -93,13 +101,16 @@ impl ClientIdentity {
             cert.trim_end(),
             key.expose().trim_end()
         ));
-        Ok(ClientIdentity {
+        let identity = ClientIdentity {
             thumbprint,
             pool_key,
             key_der: key_bytes,
             key_pem: key,
             identity_pem,
-        })
+        };
+        // What the HTTP client will read, read once now so it cannot fail later.
+        identity.reqwest_identity()?;
+        Ok(identity)
     }
 
     /// The certificate's `x5t#S256` thumbprint (base64url, no padding).
@@ -172,6 +183,9 @@ mod tests {
         assert!(refused(&key, &key).contains("cert"));
         assert!(refused(&cert, "not pem").contains("key"));
         assert!(refused(&cert, &cert).contains("key"));
+        let encrypted =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        assert!(refused(&cert, encrypted).contains("passphrase"));
         let garbled = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
         assert!(refused(garbled, &key).contains("cert"));
     }

@@ -114,6 +114,11 @@ impl TokenRequest {
             certificate: client_identity(raw.cert.as_deref(), raw.key)?.map(Arc::new),
             proof_key: None,
         };
+        // Auth0 answers mutual TLS at its `mtls.` alias of the (custom) domain.
+        let endpoint = match (&binding.certificate, raw.domain.is_some()) {
+            (Some(_), true) => endpoint.with_mtls_alias(),
+            _ => endpoint,
+        };
         let auth = crate::client_auth::from_options(
             raw.auth_method.as_deref(),
             raw.client_secret,
@@ -122,6 +127,7 @@ impl TokenRequest {
             raw.key_id,
             raw.assertion_audience
                 .unwrap_or_else(|| endpoint.default_assertion_audience.clone()),
+            binding.certificate.as_ref(),
         )?;
         let extra_params = extra_params(raw.extra_params)?;
         if let Some(source) = &raw.dpop {
