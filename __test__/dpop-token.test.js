@@ -222,12 +222,16 @@ test('bad dpop options are ERR_INVALID_OPTIONS, and no message shows the key', a
 
 test('the proof key never shows: not in inspect, JSON, stats or an error', async () => {
   const key = await makeProofKey('ES256');
-  const client = new m2m.TokenClient(options(op, { dpop: { privateKey: key.pem }, clientSecret: 'wrong-secret' }));
-  const err = await client.getToken().then(() => null, (e) => e);
+  const client = new m2m.TokenClient(options(op, { dpop: { privateKey: key.pem } }));
+  const info = await client.getTokenInfo();
+  assert.equal(info.tokenType, 'DPoP', 'the key is in use');
+  const refused = new m2m.TokenClient(options(op, { dpop: { privateKey: key.pem }, clientSecret: 'wrong-secret' }));
+  const err = await refused.getToken().then(() => null, (e) => e);
   assert.equal(err?.code, 'ERR_OAUTH');
   const shown = [
     util.inspect(client, { depth: 10, showHidden: true }),
     JSON.stringify(client),
+    util.inspect(refused, { depth: 10, showHidden: true }),
     util.inspect(err, { showHidden: true }),
     JSON.stringify(err),
     util.inspect(m2m.stats()),
