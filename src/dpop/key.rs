@@ -125,6 +125,9 @@ impl ProofKey {
                 }
                 Err(invalid())
             }
+            "ENCRYPTED PRIVATE KEY" => Err(TokenError::invalid_options(
+                "dpop.privateKey is encrypted: give the key decrypted (openssl pkey -in key.pem -out plain.pem)",
+            )),
             _ => Err(invalid()),
         }
     }

@@ -157,6 +157,17 @@ fn bad_keys_are_invalid_options_that_never_quote_the_key() {
 }
 
 #[test]
+fn an_encrypted_key_is_refused_with_a_message_saying_so() {
+    let err = ProofKey::from_pem(&pem_of("ENCRYPTED PRIVATE KEY", b"ciphertext")).unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidOptions);
+    assert!(
+        err.message.contains("dpop.privateKey is encrypted"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
 fn debug_shows_the_public_thumbprint_only() {
     let pem = p256_pkcs8(11);
     let key = ProofKey::from_pem(&pem).unwrap();
