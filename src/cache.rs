@@ -750,6 +750,9 @@ fn evict(entries: &mut HashMap<CacheKey, Arc<Entry>>, target: usize, now: u64) {
 #[path = "cache_lock_order_tests.rs"]
 mod lock_order_tests;
 #[cfg(test)]
+#[path = "cache_never_worse_tests.rs"]
+mod never_worse_tests;
+#[cfg(test)]
 #[path = "cache_rate_limit_tests.rs"]
 mod rate_limit_tests;
 #[cfg(test)]
@@ -758,6 +761,3 @@ mod test_support;
 #[cfg(test)]
 #[path = "cache_tests.rs"]
 mod tests;
-#[cfg(test)]
-#[path = "cache_never_worse_tests.rs"]
-mod never_worse_tests;

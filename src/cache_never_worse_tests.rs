@@ -18,10 +18,7 @@ fn held(cache: &Arc<TokenCache>, req: &Arc<TokenRequest>) -> Option<String> {
 /// A 4 s token with a 1 s leeway is usable 3 s and due for refresh at
 /// 2.7 s; the refresh answers `worse_ms`.
 async fn refresh_answering(worse_ms: u64) {
-    let (cache, fetcher, clock) = clocked(
-        vec![Step::Token(4_000), Step::Token(worse_ms)],
-        DELAY,
-    );
+    let (cache, fetcher, clock) = clocked(vec![Step::Token(4_000), Step::Token(worse_ms)], DELAY);
     let req = request("never-worse", 1.0);
     cache.acquire(req.clone()).await.unwrap();
     clock.advance_ms(2_700);
@@ -31,7 +28,10 @@ async fn refresh_answering(worse_ms: u64) {
     clock.advance_ms(299); // 2.999 s: the first token is still usable
     let hit = cache.acquire(req.clone()).await.unwrap();
     assert_eq!(hit.snapshot.token.access_token.expose(), "token-1");
-    assert!(hit.from_cache, "no caller waits while a usable token is held");
+    assert!(
+        hit.from_cache,
+        "no caller waits while a usable token is held"
+    );
     assert_eq!(
         hit.snapshot.usable_until_ms,
         clock.now_ms() + 1,
