@@ -750,6 +750,12 @@ fn evict(entries: &mut HashMap<CacheKey, Arc<Entry>>, target: usize, now: u64) {
 #[path = "cache_lock_order_tests.rs"]
 mod lock_order_tests;
 #[cfg(test)]
+#[path = "cache_model_reference.rs"]
+mod model;
+#[cfg(test)]
+#[path = "cache_model_tests.rs"]
+mod model_tests;
+#[cfg(test)]
 #[path = "cache_never_worse_tests.rs"]
 mod never_worse_tests;
 #[cfg(test)]
