@@ -57,8 +57,8 @@ async function startTenant() {
   return tenant;
 }
 
-/** A process running `exampleFile` INSTANCES times with `require('auth0')` leading to `sdkPackage`. */
-function startSdkProcess(sdkPackage, exampleFile, tenant) {
+/** A process running `exampleFile` `instances` times with `require('auth0')` leading to `sdkPackage`. */
+function startSdkProcess(sdkPackage, exampleFile, tenant, instances) {
   const script = path.join(__dirname, 'fixtures-scripts', 'auth0-sdk-child.js');
   const env = {
     ...process.env,
@@ -69,7 +69,7 @@ function startSdkProcess(sdkPackage, exampleFile, tenant) {
   };
   delete env.NODE_TEST_CONTEXT;
   delete env.M2M_TOKEN_STORE;
-  const proc = fork(script, [sdkPackage, exampleFile, String(INSTANCES)], { env, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(script, [sdkPackage, exampleFile, String(instances)], { env, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   live.add(proc);
   let seq = 0;
   const pending = new Map();
@@ -89,9 +89,9 @@ function startSdkProcess(sdkPackage, exampleFile, tenant) {
   return { ready, call, kill: () => proc.kill('SIGKILL') };
 }
 
-async function withSdk(sdkPackage, exampleFile, fn) {
+async function withSdk(sdkPackage, exampleFile, fn, { instances = INSTANCES } = {}) {
   const tenant = await startTenant();
-  const sdk = startSdkProcess(sdkPackage, exampleFile, tenant);
+  const sdk = startSdkProcess(sdkPackage, exampleFile, tenant, instances);
   try {
     await sdk.ready;
     return await fn(sdk, tenant);
@@ -101,25 +101,31 @@ async function withSdk(sdkPackage, exampleFile, fn) {
   }
 }
 
-/** CALLS concurrent calls over INSTANCES clients, all answered with the users, on one token request. */
+/** CALLS concurrent calls over the example's instances, all answered with the users, on one token request. */
 async function allAnsweredOnOneToken(sdk, tenant) {
   const results = await sdk.call('list', { n: CALLS });
   assert.deepEqual(results, Array(CALLS).fill({ users: USERS }), 'every call answered with the users');
-  assert.equal(tenant.tokenRequests().length, 1, `one token request for ${INSTANCES} ManagementClients × ${CALLS} calls`);
+  assert.equal(tenant.tokenRequests().length, 1, `one token request for ${CALLS} calls`);
   assert.equal(tenant.tokenRequests()[0].form.audience, `https://${tenant.host}/api/v2/`, 'the Management API audience');
   assert.ok(tenant.apiCalls.every((c) => c.authorization === `Bearer ${tenant.issued[0]}`));
 }
 
-/** After a revoke, CALLS concurrent calls all recover inside the call, on one new token; then a POST's body is resent too. */
-async function revokedTokenRecovered(sdk, tenant) {
+const NEW_USER = { email: 'new@example.com', connection: 'Username-Password-Authentication' };
+
+/** After a revoke, CALLS concurrent calls all recover inside the call, on one new token. */
+async function revokedTokenRecoveredOnLists(sdk, tenant) {
   tenant.revokeNewest();
   const results = await sdk.call('list', { n: CALLS });
   assert.deepEqual(results, Array(CALLS).fill({ users: USERS }), 'every call recovered inside the call');
   assert.equal(tenant.tokenRequests().length, 2, 'one new token request for all the 401s');
   assert.ok(tenant.apiCalls.some((c) => c.status === 401), 'the API did answer 401 first');
+}
 
+/** revokedTokenRecoveredOnLists, then a POST meets a revoked token too and its body is resent. */
+async function revokedTokenRecovered(sdk, tenant) {
+  await revokedTokenRecoveredOnLists(sdk, tenant);
   tenant.revokeNewest();
-  const user = { email: 'new@example.com', connection: 'Username-Password-Authentication' };
+  const user = NEW_USER;
   const created = await sdk.call('create', { user });
   assert.deepEqual(created, { user: { user_id: 'auth0|new', ...user } }, `a POST recovers too (${JSON.stringify(created)})`);
   const posts = tenant.apiCalls.filter((c) => c.method === 'POST');
@@ -168,3 +174,25 @@ test('auth0 v4 (README): several ManagementClients, one token; a revoked token r
     await allAnsweredOnOneToken(sdk, tenant);
     await revokedTokenRecovered(sdk, tenant);
   }));
+
+test('auth0 v6 resource clients (createManagementAuth + UsersClient with fetch): one token; a revoked token recovered inside the call', limits, () =>
+  withSdk('auth0-v6', example('auth0-sdk-v6-resource-clients.js'), async (sdk, tenant) => {
+    await allAnsweredOnOneToken(sdk, tenant);
+    await revokedTokenRecovered(sdk, tenant);
+  }));
+
+for (const major of ['v5', 'v6']) {
+  test(`auth0 ${major} through Node's global dispatcher and m2m-token/undici: lists recovered, a POST's 401 reaches the caller`, limits, () =>
+    withSdk(`auth0-${major}`, example('auth0-sdk-v5-v6-dispatcher.js'), async (sdk, tenant) => {
+      await allAnsweredOnOneToken(sdk, tenant);
+      await revokedTokenRecoveredOnLists(sdk, tenant);
+
+      tenant.revokeNewest();
+      const failed = await sdk.call('create', { user: NEW_USER });
+      assert.equal(failed.error?.statusCode, 401, `Node's fetch sends the body as a stream: not resent (${JSON.stringify(failed)})`);
+      assert.equal(tenant.tokenRequests().length, 2, 'no token request in the call');
+      const created = await sdk.call('create', { user: NEW_USER });
+      assert.deepEqual(created, { user: { user_id: 'auth0|new', ...NEW_USER } }, 'the 401 dropped the token: the next call gets a new one');
+      assert.equal(tenant.tokenRequests().length, 3);
+    }, { instances: 1 }));
+}

@@ -34,7 +34,7 @@ const instances = Array.from({ length: Number(instanceCount) }, () => {
   return require(examplePath);
 });
 
-const asError = (err) => ({ error: { name: err.name, statusCode: err.statusCode, message: String(err.message) } });
+const asError = (err) => ({ error: { name: err.name, statusCode: err.statusCode, message: String(err.message), ...(err.cause && { cause: String(err.cause.cause ?? err.cause) }) } });
 
 const commands = {
   list: ({ n }) => Promise.all(Array.from({ length: n }, (_, i) =>
