@@ -10,9 +10,10 @@
 // Each test loads its example several times in one process (several
 // ManagementClient instances, each with its own TokenClient) and makes many
 // concurrent calls: one token request for all of them. After a revoke, the
-// calls recover inside themselves where README says so (v4, v7, and v5/v6
-// through `auth0/legacy`); where it says they do not (v5/v6's own
-// ManagementClient, which deletes `fetch`), the 401 reaches the caller.
+// calls recover inside themselves where README says so (v4, v7, v5/v6
+// through `auth0/legacy`, v6's resource clients); where it says they do not
+// (v5/v6's own ManagementClient, which deletes `fetch`), the 401 reaches the
+// caller; through the global dispatcher, lists recover and a POST does not.
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -194,5 +195,5 @@ for (const major of ['v5', 'v6']) {
       const created = await sdk.call('create', { user: NEW_USER });
       assert.deepEqual(created, { user: { user_id: 'auth0|new', ...NEW_USER } }, 'the 401 dropped the token: the next call gets a new one');
       assert.equal(tenant.tokenRequests().length, 3);
-    }, { instances: 1 }));
+    }, { instances: 1 })); // the example replaces the process's dispatcher: once per process, as it says
 }
