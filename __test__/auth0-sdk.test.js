@@ -32,6 +32,7 @@ const CALLS = 30;
 const USERS = [{ user_id: 'auth0|1', email: 'ada@example.com' }, { user_id: 'auth0|2', email: 'grace@example.com' }];
 const INVALID_TOKEN = { statusCode: 401, error: 'Unauthorized', message: 'Invalid token', attributes: { error: 'Invalid token' } };
 
+const answered = (results) => results.filter((r) => r.users !== undefined).length;
 const example = (name) => path.join(__dirname, '..', 'examples', name);
 
 /** A stand-in tenant: the token server's /oauth/token, and /api/v2/users behind the newest, unrevoked token. */
@@ -90,9 +91,11 @@ function startSdkProcess(sdkPackage, exampleFile, tenant, instances) {
   return { ready, call, kill: () => proc.kill('SIGKILL') };
 }
 
-async function withSdk(sdkPackage, exampleFile, fn, { instances = INSTANCES } = {}) {
+/** Runs `fn(sdk, tenant)`; `sdk.note(line)` reports what happened in the test's output (node:test diagnostics). */
+async function withSdk(t, sdkPackage, exampleFile, fn, { instances = INSTANCES } = {}) {
   const tenant = await startTenant();
   const sdk = startSdkProcess(sdkPackage, exampleFile, tenant, instances);
+  sdk.note = (line) => t.diagnostic(`${sdkPackage} with ${path.basename(exampleFile)}: ${line}`);
   try {
     await sdk.ready;
     return await fn(sdk, tenant);
@@ -105,6 +108,7 @@ async function withSdk(sdkPackage, exampleFile, fn, { instances = INSTANCES } = 
 /** CALLS concurrent calls over the example's instances, all answered with the users, on one token request. */
 async function allAnsweredOnOneToken(sdk, tenant) {
   const results = await sdk.call('list', { n: CALLS });
+  sdk.note(`${answered(results)} of ${CALLS} calls answered; token requests: ${tenant.tokenRequests().length}`);
   assert.deepEqual(results, Array(CALLS).fill({ users: USERS }), 'every call answered with the users');
   assert.equal(tenant.tokenRequests().length, 1, `one token request for ${CALLS} calls`);
   assert.equal(tenant.tokenRequests()[0].form.audience, `https://${tenant.host}/api/v2/`, 'the Management API audience');
@@ -117,6 +121,7 @@ const NEW_USER = { email: 'new@example.com', connection: 'Username-Password-Auth
 async function revokedTokenRecoveredOnLists(sdk, tenant) {
   tenant.revokeNewest();
   const results = await sdk.call('list', { n: CALLS });
+  sdk.note(`after a revoke: ${answered(results)} of ${CALLS} calls answered; token requests: ${tenant.tokenRequests().length}`);
   assert.deepEqual(results, Array(CALLS).fill({ users: USERS }), 'every call recovered inside the call');
   assert.equal(tenant.tokenRequests().length, 2, 'one new token request for all the 401s');
   assert.ok(tenant.apiCalls.some((c) => c.status === 401), 'the API did answer 401 first');
@@ -128,6 +133,7 @@ async function revokedTokenRecovered(sdk, tenant) {
   tenant.revokeNewest();
   const user = NEW_USER;
   const created = await sdk.call('create', { user });
+  sdk.note(`a POST after a revoke: ${created.user ? 'answered' : `failed (${created.error?.statusCode})`}; token requests: ${tenant.tokenRequests().length}`);
   assert.deepEqual(created, { user: { user_id: 'auth0|new', ...user } }, `a POST recovers too (${JSON.stringify(created)})`);
   const posts = tenant.apiCalls.filter((c) => c.method === 'POST');
   assert.deepEqual(posts.map((c) => [c.status, JSON.parse(c.body)]), [[401, user], ['ok', user]], 'the same body sent twice');
@@ -138,6 +144,7 @@ async function revokedTokenRecovered(sdk, tenant) {
 async function revokedTokenReachesTheCaller(sdk, tenant) {
   tenant.revokeNewest();
   const results = await sdk.call('list', { n: CALLS });
+  sdk.note(`after a revoke: ${answered(results)} of ${CALLS} calls answered; token requests: ${tenant.tokenRequests().length}`);
   for (const r of results) {
     assert.equal(r.error?.statusCode, 401, `the 401 reaches the caller (${JSON.stringify(r)})`);
     assert.match(r.error.message, /Invalid token/);
@@ -146,50 +153,53 @@ async function revokedTokenReachesTheCaller(sdk, tenant) {
   assert.equal(tenant.apiCalls.filter((c) => c.status === 401).length, CALLS, 'each call sent once, with the revoked token');
 
   assert.equal(await sdk.call('invalidate'), true, 'the caller drops the token');
-  assert.deepEqual(await sdk.call('list', { n: CALLS }), Array(CALLS).fill({ users: USERS }));
+  const afterInvalidate = await sdk.call('list', { n: CALLS });
+  sdk.note(`after client.invalidate(): ${answered(afterInvalidate)} of ${CALLS} calls answered; token requests: ${tenant.tokenRequests().length}`);
+  assert.deepEqual(afterInvalidate, Array(CALLS).fill({ users: USERS }));
   assert.equal(tenant.tokenRequests().length, 2, 'one new token after the invalidation');
 }
 
-test('auth0 v7 (README): several ManagementClients, one token; a revoked token recovered inside the call', limits, () =>
-  withSdk('auth0-v7', example('auth0-sdk-v7.js'), async (sdk, tenant) => {
+test('auth0 v7 (README): several ManagementClients, one token; a revoked token recovered inside the call', limits, (t) =>
+  withSdk(t, 'auth0-v7', example('auth0-sdk-v7.js'), async (sdk, tenant) => {
     await allAnsweredOnOneToken(sdk, tenant);
     await revokedTokenRecovered(sdk, tenant);
   }));
 
 for (const major of ['v5', 'v6']) {
-  test(`auth0 ${major} through auth0/legacy (README): one token; a revoked token recovered inside the call`, limits, () =>
-    withSdk(`auth0-${major}`, example('auth0-sdk-v5-v6.js'), async (sdk, tenant) => {
+  test(`auth0 ${major} through auth0/legacy (README): one token; a revoked token recovered inside the call`, limits, (t) =>
+    withSdk(t, `auth0-${major}`, example('auth0-sdk-v5-v6.js'), async (sdk, tenant) => {
       await allAnsweredOnOneToken(sdk, tenant);
       await revokedTokenRecovered(sdk, tenant);
     }));
 
-  test(`auth0 ${major}: its own ManagementClient, given the v7 code, gets the token supplier only (fetch is deleted)`, limits, () =>
-    withSdk(`auth0-${major}`, example('auth0-sdk-v7.js'), async (sdk, tenant) => {
+  test(`auth0 ${major}: its own ManagementClient, given the v7 code, gets the token supplier only (fetch is deleted)`, limits, (t) =>
+    withSdk(t, `auth0-${major}`, example('auth0-sdk-v7.js'), async (sdk, tenant) => {
       await allAnsweredOnOneToken(sdk, tenant);
       await revokedTokenReachesTheCaller(sdk, tenant);
     }));
 }
 
-test('auth0 v4 (README): several ManagementClients, one token; a revoked token recovered inside the call', limits, () =>
-  withSdk('auth0', example('auth0-sdk-v4.js'), async (sdk, tenant) => {
+test('auth0 v4 (README): several ManagementClients, one token; a revoked token recovered inside the call', limits, (t) =>
+  withSdk(t, 'auth0', example('auth0-sdk-v4.js'), async (sdk, tenant) => {
     await allAnsweredOnOneToken(sdk, tenant);
     await revokedTokenRecovered(sdk, tenant);
   }));
 
-test('auth0 v6 resource clients (createManagementAuth + UsersClient with fetch): one token; a revoked token recovered inside the call', limits, () =>
-  withSdk('auth0-v6', example('auth0-sdk-v6-resource-clients.js'), async (sdk, tenant) => {
+test('auth0 v6 resource clients (createManagementAuth + UsersClient with fetch): one token; a revoked token recovered inside the call', limits, (t) =>
+  withSdk(t, 'auth0-v6', example('auth0-sdk-v6-resource-clients.js'), async (sdk, tenant) => {
     await allAnsweredOnOneToken(sdk, tenant);
     await revokedTokenRecovered(sdk, tenant);
   }));
 
 for (const major of ['v5', 'v6']) {
-  test(`auth0 ${major} through Node's global dispatcher and m2m-token/undici: lists recovered, a POST's 401 reaches the caller`, limits, () =>
-    withSdk(`auth0-${major}`, example('auth0-sdk-v5-v6-dispatcher.js'), async (sdk, tenant) => {
+  test(`auth0 ${major} through Node's global dispatcher and m2m-token/undici: lists recovered, a POST's 401 reaches the caller`, limits, (t) =>
+    withSdk(t, `auth0-${major}`, example('auth0-sdk-v5-v6-dispatcher.js'), async (sdk, tenant) => {
       await allAnsweredOnOneToken(sdk, tenant);
       await revokedTokenRecoveredOnLists(sdk, tenant);
 
       tenant.revokeNewest();
       const failed = await sdk.call('create', { user: NEW_USER });
+      sdk.note(`a POST after a revoke: ${failed.user ? 'answered' : `failed (${failed.error?.statusCode})`}; token requests: ${tenant.tokenRequests().length}`);
       assert.equal(failed.error?.statusCode, 401, `Node's fetch sends the body as a stream: not resent (${JSON.stringify(failed)})`);
       assert.equal(tenant.tokenRequests().length, 2, 'no token request in the call');
       const created = await sdk.call('create', { user: NEW_USER });
