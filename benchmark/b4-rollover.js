@@ -62,7 +62,7 @@ const PEERS = {
     policy: 'background refresh from exp − 30 s (10 s in), blocks from exp − 10 s',
     make: (url, api) => createUndiciOidcPeer({ tokenUrl: url, clientId: 'b4-undici', clientSecret: 's', apiOrigin: api.origin }),
   },
-  'auth0 SDK v4': {
+  'auth0 SDK v7': {
     lifetime: 20,
     policy: '10 s leeway → expired 10 s in; callers wait on one pending request',
     make: (url) => createAuth0Peer({ tokenUrl: url, clientId: 'b4-auth0', clientSecret: 's', audience: 'aud' }),
