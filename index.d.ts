@@ -1,4 +1,4 @@
-// Types for m2m-token. The contract they describe is in README.md.
+// Types for m2m-token. The contract they describe is in README.md and the guides in docs/.
 
 export type AuthMethod = 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt'
 export type SigningAlgorithm = 'RS256' | 'RS384' | 'PS256' | 'ES256'

@@ -16,7 +16,7 @@
 //   file); ```sh with `bash -n`; ```yaml with the yaml package.
 //
 // It checks syntax, not behaviour: the blocks that show the auth0 SDK are the
-// examples a test runs (auth0-sdk-readme.test.js keeps them equal), the rest
+// examples a test runs (auth0-sdk-docs.test.js keeps them equal), the rest
 // are checked here for parsing only. Links to other sites (http:, https:,
 // mailto:) are not followed: the suites run offline.
 
