@@ -1,8 +1,9 @@
 'use strict';
 
-// The auth0 SDK, each major from v4 on, driven exactly as README shows it
-// (the examples/auth0-sdk-*.js files, which README's code blocks are: see
-// auth0-sdk-readme.test.js) against a stand-in of an Auth0 tenant on
+// The auth0 SDK, each major from v4 on, driven exactly as the documentation
+// shows it (the examples/auth0-sdk-*.js files, which the code blocks of
+// docs/using-the-token.md are: see auth0-sdk-docs.test.js) against a
+// stand-in of an Auth0 tenant on
 // loopback (HTTPS with the test CA: the SDK always builds
 // https://<domain>/api/v2): /oauth/token issues tokens, /api/v2/users accepts
 // only the newest token and answers any other with Auth0's 401 body.
