@@ -85,6 +85,8 @@ export interface JsOptions {
   timeoutMs?: number
   retries?: number
   ca?: string
+  cert?: string
+  key?: string
   store?: string
   /** A URL, or `false` (checked in `lib/options.js`; `true` never gets here). */
   proxy?: string | boolean

@@ -1,6 +1,11 @@
 // Types for m2m-token. The contract they describe is in README.md and the guides in docs/.
 
-export type AuthMethod = 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt'
+export type AuthMethod =
+  | 'client_secret_post'
+  | 'client_secret_basic'
+  | 'private_key_jwt'
+  | 'tls_client_auth'
+  | 'self_signed_tls_client_auth'
 export type SigningAlgorithm = 'RS256' | 'RS384' | 'PS256' | 'ES256'
 export type TokenErrorCode =
   | 'ERR_INVALID_OPTIONS'
@@ -22,7 +27,12 @@ interface CommonOptions {
   scope?: string
   /** Extra form fields, e.g. `organization` or `resource`. */
   extraParams?: Record<string, string>
-  /** Default `client_secret_post`, or `private_key_jwt` when `privateKey` is given. */
+  /**
+   * Default `client_secret_post`; `private_key_jwt` when `privateKey` is
+   * given; `tls_client_auth` when `cert` is given without a secret or
+   * `privateKey`. The two TLS methods send `client_id` and nothing else:
+   * the certificate authenticates.
+   */
   authMethod?: AuthMethod
   /** PEM private key (PKCS#8; PKCS#1 RSA and SEC1 EC also accepted) for `private_key_jwt`. */
   privateKey?: string
@@ -40,6 +50,15 @@ interface CommonOptions {
   retries?: number
   /** Extra trusted root certificate(s), PEM, for the token endpoint's TLS. */
   ca?: string
+  /**
+   * Client certificate (PEM, optionally followed by its chain) for mutual TLS
+   * (RFC 8705): presented on every token request, and by `client.fetch` and
+   * the undici interceptor; tokens may be bound to it. With `domain`, the
+   * token URL becomes `https://mtls.<domain>/oauth/token`. Needs `key`.
+   */
+  cert?: string
+  /** The private key of `cert` (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC). */
+  key?: string
   /**
    * Where tokens are shared beyond this process: `'memory'` (default, or
    * `M2M_TOKEN_STORE`), `'file'`, `'file:/abs/dir'`, `'redis://…'`,
@@ -152,6 +171,13 @@ export declare class TokenClient {
    * `const f = client.fetch; f(url)`.
    */
   readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>
+  /**
+   * The headers that authorize one request to `url` with `method` (default
+   * `'GET'`), for an HTTP client of your own (axios, got, a queue worker):
+   * `{ authorization: '<tokenType> <accessToken>' }`. Rejects with the
+   * `TokenError` when no token can be had.
+   */
+  getRequestHeaders(url: string | URL, method?: string): Promise<Record<string, string>>
 }
 
 export declare function getToken(options: TokenOptions): Promise<string>

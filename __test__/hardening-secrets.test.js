@@ -15,9 +15,13 @@ const { test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const util = require('node:util');
 
+const diagnostics = require('node:diagnostics_channel');
+
 const m2m = require('..');
 const { startTokenServer, uid } = require('./helpers/token-server');
 const { formEncode } = require('./helpers/options');
+const { makeCa, opensslAvailable } = require('./helpers/certificates');
+const { requires } = require('./helpers/skip');
 
 // Characters that form-encoding and Basic encoding change: space, +, &, =,
 // %, /, :, quotes, non-ASCII (two- and three-byte UTF-8).
@@ -165,4 +169,35 @@ test('a useful description without the secret is kept (redaction is not erasure)
   assert.equal(err.oauthError, 'invalid_client');
   assert.equal(typeof err.oauthErrorDescription, 'string');
   assert.match(err.oauthErrorDescription, /grant_type=client_credentials/);
+});
+
+test('the TLS private key (mutual TLS) is in no error, util.inspect, JSON.stringify or diagnostics message', requires(opensslAvailable(), 'openssl is not installed'), async () => {
+  const ca = makeCa();
+  const { cert, key, traditional } = ca.issue({ cn: 'secrets', kind: 'rsa' });
+  const other = ca.issue({ cn: 'other', kind: 'rsa' });
+  const bodies = [key, traditional].map((pem) => pem.split('\n').slice(1, -2).join(''));
+  const lines = [key, traditional].flatMap((pem) => pem.split('\n').filter((line) => line.length >= 32 && !line.startsWith('-----')));
+  const seen = [];
+  const record = (m) => seen.push(util.inspect(m, { depth: Infinity }), JSON.stringify(m));
+  const channels = ['m2m-token:fetch:start', 'm2m-token:fetch:end', 'm2m-token:invalidate'];
+  for (const channel of channels) diagnostics.subscribe(channel, record);
+  try {
+    for (const pem of [key, traditional]) {
+      const options = { tokenUrl: `${server.origin}/oauthDescription/body`, clientId: uid('tls-key'), clientSecret: 's-tls', cert, key: pem, retries: 0 };
+      const client = new m2m.TokenClient(options);
+      seen.push(util.inspect(client, { showHidden: true, depth: Infinity }), JSON.stringify(client), JSON.stringify(m2m.stats()));
+      const failed = await client.getToken().then(() => assert.fail('resolved'), (e) => e);
+      assert.equal(failed.code, 'ERR_OAUTH');
+      client.invalidate();
+      const refused = (() => { try { return new m2m.TokenClient({ ...options, cert: other.cert }); } catch (e) { return e; } })();
+      assert.equal(refused.code, 'ERR_INVALID_OPTIONS');
+      for (const err of [failed, refused]) seen.push(...Object.values(surfaces(err)).filter((t) => typeof t === 'string'));
+    }
+  } finally {
+    for (const channel of channels) diagnostics.unsubscribe(channel, record);
+  }
+  assert.ok(seen.length > 10 && seen.some((text) => text.includes('tls-key')), 'the surfaces were seen');
+  for (const text of seen) {
+    for (const secret of [...bodies, ...lines]) assert.ok(!text.includes(secret), `a surface holds the key: ${text.slice(0, 200)}`);
+  }
 });

@@ -1,7 +1,7 @@
 'use strict'
 
 // `npm run bench` builds the addon, then runs this file (it does not build):
-// every target (B1–B11), ours and the peers' in the
+// every target (B1–B11, B13), ours and the peers' in the
 // same run, against the same loopback token server; then it rewrites
 // benchmark/RESULTS.md. Figures are medians over rounds, with the spread
 // (min–max) beside them so a noisy run shows.
@@ -30,6 +30,7 @@ const TARGETS = {
   B9: { file: './b9-cli-startup', label: 'command-line run from the file store', options: { rounds: ROUNDS } },
   B10: { file: './b10-rate-limit', label: 'a fleet against an always-429 endpoint', options: { rounds: 3 } },
   B11: { file: './b11-fetch', label: 'client.fetch: overhead and the 401 storm', options: { rounds: ROUNDS * 3 } },
+  B13: { file: './b13-mtls', label: 'mutual TLS: cold, client.fetch, hit', options: { rounds: ROUNDS } },
 }
 
 function command() {

@@ -32,6 +32,8 @@ const FLAGS = {
   'auth-method': { type: 'string' },
   'client-secret-file': { type: 'string' },
   'private-key-file': { type: 'string' },
+  'cert-file': { type: 'string' },
+  'key-file': { type: 'string' },
   'key-id': { type: 'string' },
   'signing-algorithm': { type: 'string' },
   store: { type: 'string' },
@@ -142,20 +144,27 @@ function selection(values) {
   if (values['client-secret-file'] !== undefined && values['private-key-file'] !== undefined) {
     throw new UsageError('give --client-secret-file or --private-key-file, not both')
   }
+  if ((values['cert-file'] === undefined) !== (values['key-file'] === undefined)) {
+    throw new UsageError('give --cert-file and --key-file together (a client certificate and its private key)')
+  }
   if (values['client-secret-file'] === undefined && values['private-key-file'] === undefined &&
-      fromEnv('M2M_CLIENT_SECRET', 'AUTH0_CLIENT_SECRET') === undefined) {
+      values['cert-file'] === undefined && fromEnv('M2M_CLIENT_SECRET', 'AUTH0_CLIENT_SECRET') === undefined) {
     throw new UsageError(
       'no client credential: set M2M_CLIENT_SECRET (or AUTH0_CLIENT_SECRET), ' +
-        'or give --client-secret-file F (- for standard input) or --private-key-file F',
+        'or give --client-secret-file F (- for standard input), --private-key-file F or --cert-file F --key-file F',
     )
   }
   return options
 }
 
-/** Adds the client secret or private key, read from where the flags say. */
+/** Adds the client secret, private key or certificate, read from where the flags say. */
 async function addCredential(options, values) {
   const keyFile = values['private-key-file']
   const secretFile = values['client-secret-file']
+  if (values['cert-file'] !== undefined) {
+    options.cert = readFlagFile('--cert-file', values['cert-file'])
+    options.key = readFlagFile('--key-file', values['key-file'])
+  }
   if (keyFile !== undefined) {
     options.privateKey = readFlagFile('--private-key-file', keyFile)
   } else if (secretFile !== undefined) {
@@ -165,8 +174,8 @@ async function addCredential(options, values) {
     if (options.clientSecret === '') {
       throw new UsageError(`--client-secret-file: ${secretFile === '-' ? 'standard input' : 'the file'} is empty`)
     }
-  } else {
-    // An explicit key wins over a secret that happens to be in the environment.
+  } else if (options.cert === undefined) {
+    // An explicit key or certificate wins over a secret that happens to be in the environment.
     options.clientSecret = fromEnv('M2M_CLIENT_SECRET', 'AUTH0_CLIENT_SECRET')
   }
 }
@@ -229,12 +238,16 @@ const FLAG_OF_OPTION = {
   timeoutMs: '--timeout-ms',
 }
 const OPTION_NAME = new RegExp(`\\b(${Object.keys(FLAG_OF_OPTION).join('|')})\\b`, 'g')
+// `cert` and `key` are ordinary words too: only the options, not "private key".
+const CERTIFICATE_OPTION = /(?<!private )\b(cert|key)\b(?![-\w])/g
+const FLAG_OF_CERTIFICATE_OPTION = { cert: '--cert-file', key: '--key-file' }
 
 function fail(err) {
   const code = typeof err?.code === 'string' ? err.code : 'ERR_UNEXPECTED'
   let message = String(err?.message ?? err).replace(/\s*\n\s*/g, ' ')
   if (!(err instanceof UsageError)) {
     message = message.replace(OPTION_NAME, (name) => FLAG_OF_OPTION[name])
+    message = message.replace(CERTIFICATE_OPTION, (name) => FLAG_OF_CERTIFICATE_OPTION[name])
     if (code === 'ERR_INVALID_OPTIONS') message += ' (see m2m-token --help)'
   }
   process.stderr.write(`m2m-token: ${code}: ${message}\n`)

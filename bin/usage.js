@@ -23,17 +23,25 @@ Endpoint and client:
   --client-id ID           (default: $M2M_CLIENT_ID, else $AUTH0_CLIENT_ID)
   --audience A             API to ask a token for (with --domain: https://D/api/v2/)
   --scope S                space-separated scopes to ask for
-  --auth-method M          client_secret_post (default), client_secret_basic or
-                           private_key_jwt (the default with --private-key-file)
+  --auth-method M          client_secret_post (default), client_secret_basic,
+                           private_key_jwt (the default with --private-key-file),
+                           tls_client_auth (the default with --cert-file and no
+                           secret) or self_signed_tls_client_auth
   --client-secret-file F   read the client secret from file F, or from standard
                            input with -       (default: $M2M_CLIENT_SECRET, else
                            $AUTH0_CLIENT_SECRET); one trailing newline is dropped
   --private-key-file F     PEM private key, to sign a private_key_jwt assertion
   --key-id K               kid header of that assertion
   --signing-algorithm A    RS256 (default), RS384, PS256 or ES256
+  --cert-file F            PEM client certificate (then its chain) for mutual TLS:
+                           presented on every token request; tokens are bound to it.
+                           With --domain the token URL is https://mtls.D/oauth/token
+  --key-file F             the certificate's private key (PKCS#8, PKCS#1 or SEC1 PEM).
+                           With both and no --client-secret-file, the certificate
+                           authenticates: the environment's secret is not used
 
-  A client secret is never taken as an argument: others on this machine can read
-  a process's arguments. Use the environment, a file, or standard input.
+  A client secret or key is never taken as an argument: others on this machine can
+  read a process's arguments. Use the environment, a file, or standard input.
 
 Cache and requests:
   --store S                where tokens are shared: file (default: one folder per

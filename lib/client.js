@@ -8,6 +8,8 @@ const { deliver } = require('./deliver')
 const { cleanQuota } = require('./quota')
 const diagnostics = require('./diagnostics')
 const { createFetch } = require('./fetch')
+const { requestHeaders, requestTarget } = require('./request-headers')
+const { certificateDispatcher } = require('./client-certificate')
 
 // Callers on this thread that wait on one entry share one native acquire
 // and one promise of its token, so when the token arrives, 10,000 waiting
@@ -89,6 +91,8 @@ function failCall(err, callback) {
 
 /** For lib/fetch.js: a client's usable view on this thread, or null; no Rust call unless a refresh is due. */
 let usableViewOf
+/** For lib/fetch.js and the interceptor: the undici dispatcher presenting the client's certificate, or null. */
+let dispatcherOf
 
 class TokenClient {
   #native
@@ -98,6 +102,9 @@ class TokenClient {
   #subject = null
   /** This thread's copy of the entry: a snapshot from Rust, valid while its generation is current. */
   #view = null
+  /** `{ cert, key, ca }` for mutual TLS, or null; never shown (see toJSON and inspect). */
+  #certificate = null
+  #dispatcher = null
 
   constructor(options) {
     const plain = normalizeOptions(options)
@@ -106,6 +113,7 @@ class TokenClient {
     } catch (err) {
       throw invalidOptions(err.message)
     }
+    if (plain.cert !== undefined) this.#certificate = { cert: plain.cert, key: plain.key, ca: plain.ca }
     this.#flightKey = `${this.#native.key}:${plain.leewaySeconds ?? ''}`
     // What a flight of this thread needs of this client.
     this.#flightSide = {
@@ -165,9 +173,28 @@ class TokenClient {
     return dropped
   }
 
+  /**
+   * The headers that authorize one request to `url` with `method` (default
+   * GET), for an HTTP client of the caller's own. A hit makes no Rust call.
+   */
+  getRequestHeaders(url, method) {
+    let target
+    try {
+      target = requestTarget(url, method)
+    } catch (err) {
+      return failCall(err)
+    }
+    const view = this.#usableView()
+    if (view !== null) {
+      calls[HIT]++
+      return Promise.resolve(requestHeaders(this, view, target.url, target.method))
+    }
+    return this.#lookup(true).then((info) => requestHeaders(this, info, target.url, target.method))
+  }
+
   /** Node's fetch with this client's token; works detached (`const f = client.fetch`). */
   get fetch() {
-    if (this.#fetch === null) this.#fetch = createFetch(this, usableViewOf)
+    if (this.#fetch === null) this.#fetch = createFetch(this, usableViewOf, dispatcherOf)
     return this.#fetch
   }
 
@@ -181,6 +208,13 @@ class TokenClient {
 
   static {
     usableViewOf = (client) => client.#usableView()
+    dispatcherOf = (client) => client.#certificateDispatcher()
+  }
+
+  #certificateDispatcher() {
+    if (this.#certificate === null) return null
+    if (this.#dispatcher === null) this.#dispatcher = certificateDispatcher(this.#certificate)
+    return this.#dispatcher
   }
 
   /** The hit path: no Rust call unless a refresh ahead is due. */
@@ -238,4 +272,4 @@ class TokenClient {
   }
 }
 
-module.exports = { TokenClient, failCall, usableViewOf }
+module.exports = { TokenClient, failCall, usableViewOf, dispatcherOf }

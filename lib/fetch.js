@@ -18,6 +18,7 @@
 //   the token never reaches another origin.
 
 const { calls, HIT } = require('./thread-view')
+const { requestHeaders, normalizeMethod } = require('./request-headers')
 
 // Node's own fetch, Request and Headers, as they were when the module
 // loaded: the redirect rule above is checked against them, not against
@@ -57,9 +58,11 @@ function atLoad(name) {
 
 /**
  * The `fetch` of one client. `usableView(client)` is this thread's usable
- * view of the client's entry, or null (see lib/client.js).
+ * view of the client's entry, or null; `dispatcherOf(client)` the undici
+ * dispatcher that presents its client certificate, or null (see
+ * lib/client.js).
  */
-function createFetch(client, usableView) {
+function createFetch(client, usableView, dispatcherOf) {
   // The token this thread last invalidated after a 401, so that 50
   // concurrent 401s for one token cost one invalidation, not 50.
   let refused = null
@@ -79,10 +82,14 @@ function createFetch(client, usableView) {
 
   return async function fetch(input, init) {
     const request = prepare(input, init)
+    // With mutual TLS, the certificate the token is bound to goes with it
+    // (unless the caller chose a dispatcher of their own).
+    const dispatcher = dispatcherOf(client)
+    if (dispatcher !== null && request.init.dispatcher === undefined) request.init.dispatcher = dispatcher
     let view = usableView(client)
     if (view !== null) calls[HIT]++
     else view = await credential()
-    const first = await send(request, view)
+    const first = await send(client, request, view)
     if (first.status !== 401 || !cameFromOrigin(first, request)) return first
     refuse(view.accessToken)
     if (!request.resendable) return first
@@ -90,7 +97,7 @@ function createFetch(client, usableView) {
     view = usableView(client)
     if (view !== null) calls[HIT]++
     else view = await credential()
-    return send(request, view)
+    return send(client, request, view)
   }
 }
 
@@ -103,18 +110,21 @@ function prepare(input, init) {
   const headers = new NodeHeaders(hasInit && init.headers !== undefined ? init.headers : isRequest ? input.headers : undefined)
   const body = hasInit && init.body !== undefined ? init.body : null
   const resendable = !isStream(body) && !(isRequest && input.body !== null && body === null)
+  const method = hasInit && typeof init.method === 'string' ? init.method : isRequest ? input.method : 'GET'
   return {
     input,
     init: hasInit ? { ...init, headers } : { headers },
     headers,
     resendable,
     url: isRequest ? input.url : input,
+    method: normalizeMethod(method),
   }
 }
 
-function send(request, { tokenType, accessToken }) {
+function send(client, request, view) {
+  const authorizing = requestHeaders(client, view, String(request.url), request.method)
   // Headers are case-insensitive: this replaces an Authorization the caller set in any case.
-  request.headers.set('authorization', `${tokenType} ${accessToken}`)
+  for (const name in authorizing) request.headers.set(name, authorizing[name])
   return nodeFetch(request.input, request.init)
 }
 

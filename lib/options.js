@@ -13,7 +13,7 @@ const { TokenError, invalidOptions } = require('./token-error')
 
 const STRING_KEYS = [
   'domain', 'tokenUrl', 'clientId', 'clientSecret', 'audience', 'scope', 'authMethod',
-  'privateKey', 'keyId', 'signingAlgorithm', 'assertionAudience', 'ca', 'store',
+  'privateKey', 'keyId', 'signingAlgorithm', 'assertionAudience', 'ca', 'cert', 'key', 'store',
 ]
 const NUMBER_KEYS = ['leewaySeconds', 'timeoutMs', 'retries']
 
@@ -60,6 +60,8 @@ function normalizeOptions(options) {
       signingAlgorithm: undefined,
       assertionAudience: undefined,
       ca: undefined,
+      cert: undefined,
+      key: undefined,
       store: undefined,
       leewaySeconds: undefined,
       timeoutMs: undefined,
@@ -175,6 +177,8 @@ function sameOptions(plain, options) {
       plain.signingAlgorithm === options.signingAlgorithm &&
       plain.assertionAudience === options.assertionAudience &&
       plain.ca === options.ca &&
+      plain.cert === options.cert &&
+      plain.key === options.key &&
       plain.storeGiven === options.store &&
       plain.proxy === options.proxy &&
       plain.leewaySeconds === options.leewaySeconds &&
@@ -202,6 +206,8 @@ function sameOwnOptions(plain, options) {
     sameOwn(plain.signingAlgorithm, options.signingAlgorithm, options, 'signingAlgorithm') &&
     sameOwn(plain.assertionAudience, options.assertionAudience, options, 'assertionAudience') &&
     sameOwn(plain.ca, options.ca, options, 'ca') &&
+    sameOwn(plain.cert, options.cert, options, 'cert') &&
+    sameOwn(plain.key, options.key, options, 'key') &&
     sameOwn(plain.storeGiven, options.store, options, 'store') &&
     sameOwn(plain.proxy, options.proxy, options, 'proxy') &&
     sameOwn(plain.leewaySeconds, options.leewaySeconds, options, 'leewaySeconds') &&
@@ -221,6 +227,7 @@ function prototypeHoldsOptions() {
     p.tokenUrl !== undefined || p.audience !== undefined || p.scope !== undefined ||
     p.authMethod !== undefined || p.privateKey !== undefined || p.keyId !== undefined ||
     p.signingAlgorithm !== undefined || p.assertionAudience !== undefined || p.ca !== undefined ||
+    p.cert !== undefined || p.key !== undefined ||
     p.store !== undefined || p.proxy !== undefined || p.leewaySeconds !== undefined ||
     p.timeoutMs !== undefined || p.retries !== undefined || p.extraParams !== undefined
   )

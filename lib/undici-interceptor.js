@@ -12,11 +12,14 @@
 // (compare and drop) and the request is dispatched once more with a new
 // token, unless its body is a stream. Requests to any other origin pass
 // through untouched, so the token never leaves the listed origins. A token
-// error reaches the handler's onResponseError as the TokenError.
+// error reaches the handler's onResponseError as the TokenError. With a
+// client certificate (mutual TLS), requests to the listed origins present
+// it, as client.fetch does.
 
 const { invalidOptions } = require('./token-error')
-const { usableViewOf } = require('./client')
+const { usableViewOf, dispatcherOf } = require('./client')
 const { calls, HIT } = require('./thread-view')
+const { requestHeaders, normalizeMethod, AUTHORIZING_HEADERS } = require('./request-headers')
 
 function tokenInterceptor(client, { origins } = {}) {
   if (client === null || typeof client !== 'object' || typeof client.getTokenInfo !== 'function') {
@@ -37,9 +40,15 @@ function tokenInterceptor(client, { origins } = {}) {
     return true
   }
 
+  // A client with a certificate sends requests to the listed origins
+  // through its own dispatcher, which presents the certificate the token is
+  // bound to; other requests go on through the composed dispatcher.
+  const certificate = dispatcherOf(client)
+  const viaCertificate = certificate === null ? null : (opts, handler) => certificate.dispatch(opts, handler)
+
   return (dispatch) => function dispatchWithToken(opts, handler) {
     if (!listed.has(originOf(opts.origin))) return dispatch(opts, handler)
-    const attempt = new Attempt(client, dispatch, opts, handler, withToken)
+    const attempt = new Attempt(client, viaCertificate ?? dispatch, opts, handler, withToken)
     return attempt.start()
   }
 }
@@ -86,8 +95,11 @@ class Attempt {
   #send(view) {
     if (this.#aborted !== null) return this.#fail(this.#aborted)
     this.#sentToken = view.accessToken
-    const headers = withAuthorization(this.#opts.headers, `${view.tokenType} ${view.accessToken}`)
-    return this.#dispatch({ ...this.#opts, headers }, this)
+    const opts = this.#opts
+    const url = `${originOf(opts.origin)}${opts.path}`
+    const authorizing = requestHeaders(this.#client, view, url, normalizeMethod(String(opts.method)))
+    const headers = withAuthorization(opts.headers, authorizing)
+    return this.#dispatch({ ...opts, headers }, this)
   }
 
   #fail(err) {
@@ -137,11 +149,11 @@ class Attempt {
   }
 }
 
-/** The caller's headers (object, flat array or iterable of pairs) with ours in place of any Authorization. */
-function withAuthorization(headers, value) {
+/** The caller's headers (object, flat array or iterable of pairs) with ours in place of any of the same name. */
+function withAuthorization(headers, authorizing) {
   const out = {}
   const put = (name, v) => {
-    if (v !== undefined && String(name).toLowerCase() !== 'authorization') out[name] = v
+    if (v !== undefined && !AUTHORIZING_HEADERS.has(String(name).toLowerCase())) out[name] = v
   }
   if (headers == null) {
     // nothing to copy
@@ -153,8 +165,7 @@ function withAuthorization(headers, value) {
   } else {
     for (const k of Object.keys(headers)) put(k, headers[k])
   }
-  out.authorization = value
-  return out
+  return Object.assign(out, authorizing)
 }
 
 /** Bodies undici can send twice: none, strings and bytes (not streams, iterables or FormData). */

@@ -1,10 +1,13 @@
 //! How the client proves who it is: a shared secret in the form body
 //! (`client_secret_post`), in an HTTP Basic header (`client_secret_basic`),
-//! or a signed RFC 7523 client assertion (`private_key_jwt`).
+//! a signed RFC 7523 client assertion (`private_key_jwt`), or the client
+//! certificate presented in the TLS handshake (RFC 8705 `tls_client_auth`
+//! and `self_signed_tls_client_auth`: the form carries `client_id` alone).
 //!
 //! The credential also names the cache entry (by hash): a caller holding a
 //! wrong secret or key must never be handed a token fetched with the right one.
 
+use crate::client_identity::ClientIdentity;
 use crate::error::TokenError;
 use crate::key::KeyHasher;
 use crate::secret::Secret;
@@ -12,6 +15,7 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand::RngCore;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Lifetime of a client assertion; short because it is a bearer credential.
 const ASSERTION_LIFETIME_SECS: u64 = 60;
@@ -22,6 +26,13 @@ pub enum ClientAuth {
     SecretPost(Secret),
     SecretBasic(Secret),
     PrivateKeyJwt(AssertionSigner),
+    /// The certificate is the credential, checked by the server against a
+    /// CA it trusts (`tls_client_auth`) or against the one registered for
+    /// the client (`self_signed_tls_client_auth`).
+    Tls {
+        self_signed: bool,
+        identity: Arc<ClientIdentity>,
+    },
 }
 
 /// What authentication adds to one token request.
@@ -32,7 +43,10 @@ pub struct Credentials {
 
 /// The client authentication the options ask for: `authMethod` (by
 /// default `private_key_jwt` when a `privateKey` is given, else
-/// `client_secret_post`) with exactly the credential that method uses.
+/// `client_secret_post` when a secret is, else `tls_client_auth` when a
+/// client certificate is) with exactly the credential that method uses.
+/// A certificate beside a secret or key is presented all the same (for
+/// binding), but does not authenticate.
 pub fn from_options(
     method: Option<&str>,
     secret: Option<Secret>,
@@ -40,6 +54,7 @@ pub fn from_options(
     algorithm: Option<&str>,
     key_id: Option<String>,
     assertion_audience: String,
+    certificate: Option<&Arc<ClientIdentity>>,
 ) -> Result<ClientAuth, TokenError> {
     if let Some(name) = algorithm {
         // Checked whatever the method, so a typo never passes silently.
@@ -47,6 +62,8 @@ pub fn from_options(
     }
     let method = method.unwrap_or(if private_key.is_some() {
         "private_key_jwt"
+    } else if secret.is_none() && certificate.is_some() {
+        "tls_client_auth"
     } else {
         "client_secret_post"
     });
@@ -81,8 +98,24 @@ pub fn from_options(
                 assertion_audience,
             )?))
         }
+        "tls_client_auth" | "self_signed_tls_client_auth" => {
+            if secret.is_some() || private_key.is_some() {
+                return Err(TokenError::invalid_options(format!(
+                    "authMethod '{method}' authenticates with the certificate alone; leave out clientSecret and privateKey"
+                )));
+            }
+            let identity = certificate.cloned().ok_or_else(|| {
+                TokenError::invalid_options(format!(
+                    "cert and key (a client certificate) are required for authMethod '{method}'"
+                ))
+            })?;
+            Ok(ClientAuth::Tls {
+                self_signed: method == "self_signed_tls_client_auth",
+                identity,
+            })
+        }
         other => Err(TokenError::invalid_options(format!(
-            "authMethod must be 'client_secret_post', 'client_secret_basic' or 'private_key_jwt', not '{}'",
+            "authMethod must be 'client_secret_post', 'client_secret_basic', 'private_key_jwt', 'tls_client_auth' or 'self_signed_tls_client_auth', not '{}'",
             other.chars().take(40).collect::<String>()
         ))),
     }
@@ -94,6 +127,12 @@ impl ClientAuth {
             ClientAuth::SecretPost(_) => "client_secret_post",
             ClientAuth::SecretBasic(_) => "client_secret_basic",
             ClientAuth::PrivateKeyJwt(_) => "private_key_jwt",
+            ClientAuth::Tls {
+                self_signed: false, ..
+            } => "tls_client_auth",
+            ClientAuth::Tls {
+                self_signed: true, ..
+            } => "self_signed_tls_client_auth",
         }
     }
 
@@ -108,6 +147,10 @@ impl ClientAuth {
                 .text(signer.algorithm_name())
                 .optional_text(signer.key_id.as_deref())
                 .text(&signer.audience),
+            // The thumbprint names the certificate; the pool key adds the key.
+            ClientAuth::Tls { identity, .. } => key
+                .text(identity.thumbprint())
+                .field(Some(identity.pool_key())),
         };
         key.finish()
     }
@@ -133,6 +176,7 @@ impl ClientAuth {
                 ]
             }
             ClientAuth::PrivateKeyJwt(signer) => vec![signer.key_pem.clone()],
+            ClientAuth::Tls { identity, .. } => vec![identity.key_pem().clone()],
         }
     }
 
@@ -141,6 +185,7 @@ impl ClientAuth {
         match self {
             ClientAuth::SecretPost(s) | ClientAuth::SecretBasic(s) => s.expose().as_bytes(),
             ClientAuth::PrivateKeyJwt(signer) => signer.key_pem.expose().as_bytes(),
+            ClientAuth::Tls { identity, .. } => identity.key_material(),
         }
     }
 
@@ -161,6 +206,11 @@ impl ClientAuth {
                     ("client_assertion_type", Secret::new(ASSERTION_TYPE.into())),
                     ("client_assertion", signer.sign(client_id, now_secs)?),
                 ],
+                authorization: None,
+            },
+            // The handshake did it: the form carries client_id alone.
+            ClientAuth::Tls { .. } => Credentials {
+                form: vec![],
                 authorization: None,
             },
         })
@@ -357,5 +407,48 @@ mod tests {
         );
         let alg = AssertionSigner::new(Secret::new("x".into()), "HS256", None, "a".into());
         assert!(alg.unwrap_err().message.contains("signingAlgorithm"));
+    }
+
+    #[test]
+    fn the_certificate_alone_authenticates_names_the_entry_and_keys_the_seal() {
+        use crate::test_certificates::self_signed;
+        let (Some((cert, key)), Some((other_cert, other_key))) =
+            (self_signed("ec"), self_signed("ec"))
+        else {
+            return;
+        };
+        let identity = |cert: &str, key: &str| {
+            Arc::new(ClientIdentity::from_pem(cert, Secret::new(key.into())).unwrap())
+        };
+        let tls = |method: Option<&str>, secret: Option<&str>, identity: &Arc<ClientIdentity>| {
+            from_options(
+                method,
+                secret.map(|s| Secret::new(s.into())),
+                None,
+                None,
+                None,
+                "https://as/".into(),
+                Some(identity),
+            )
+        };
+        let one = identity(&cert, &key);
+        let auth = tls(None, None, &one).unwrap();
+        assert_eq!(auth.method_name(), "tls_client_auth");
+        let sent = auth.credentials("id", 0).unwrap();
+        assert!(sent.form.is_empty() && sent.authorization.is_none());
+        assert_eq!(auth.key_material(), one.key_material());
+        let self_signed_auth = tls(Some("self_signed_tls_client_auth"), None, &one).unwrap();
+        assert_ne!(auth.fingerprint(), self_signed_auth.fingerprint());
+        let two = identity(&other_cert, &other_key);
+        assert_ne!(
+            auth.fingerprint(),
+            tls(None, None, &two).unwrap().fingerprint()
+        );
+        // With a secret, the secret authenticates (and seals); the certificate is presented.
+        assert_eq!(
+            tls(None, Some("s"), &one).unwrap().method_name(),
+            "client_secret_post"
+        );
+        assert!(tls(Some("tls_client_auth"), Some("s"), &one).is_err());
     }
 }

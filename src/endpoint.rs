@@ -17,6 +17,28 @@ pub struct Endpoint {
     pub default_assertion_audience: String,
 }
 
+impl Endpoint {
+    /// Auth0's endpoint alias for mutual TLS, `https://mtls.<domain>/oauth/token`
+    /// (what the auth0 SDK's `useMTLS` asks); the audiences stay those of
+    /// the domain. An IP address has no such alias and is left as it is.
+    pub fn with_mtls_alias(self) -> Endpoint {
+        let authority = self
+            .token_url
+            .trim_start_matches("https://")
+            .trim_end_matches("/oauth/token");
+        let host = Url::parse(&self.token_url)
+            .ok()
+            .and_then(|url| url.host().map(|h| h.to_owned()));
+        match host {
+            Some(Host::Domain(_)) => Endpoint {
+                token_url: format!("https://mtls.{authority}/oauth/token"),
+                ..self
+            },
+            _ => self,
+        }
+    }
+}
+
 /// An Auth0 tenant: `host[:port]`, optionally written `https://host[:port]/`.
 pub fn from_domain(domain: &str) -> Result<Endpoint, TokenError> {
     let invalid = |why: &str| TokenError::invalid_options(format!("domain {why}"));
@@ -101,6 +123,34 @@ pub fn is_loopback(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mtls_alias_changes_the_token_url_only_and_leaves_addresses_alone() {
+        let alias = from_domain("https://contoso.auth0.com/")
+            .unwrap()
+            .with_mtls_alias();
+        assert_eq!(
+            alias.token_url,
+            "https://mtls.contoso.auth0.com/oauth/token"
+        );
+        assert_eq!(
+            alias.default_audience.as_deref(),
+            Some("https://contoso.auth0.com/api/v2/")
+        );
+        assert_eq!(
+            alias.default_assertion_audience,
+            "https://contoso.auth0.com/"
+        );
+        let port = from_domain("login.contoso.com:8443")
+            .unwrap()
+            .with_mtls_alias();
+        assert_eq!(
+            port.token_url,
+            "https://mtls.login.contoso.com:8443/oauth/token"
+        );
+        let ip = from_domain("127.0.0.1:8443").unwrap().with_mtls_alias();
+        assert_eq!(ip.token_url, "https://127.0.0.1:8443/oauth/token");
+    }
 
     #[test]
     fn a_domain_becomes_the_auth0_endpoint_and_management_audience() {

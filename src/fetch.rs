@@ -69,7 +69,11 @@ pub async fn fetch_token(
         .endpoint_url
         .as_ref()
         .and_then(|endpoint| request.proxy.for_endpoint(endpoint));
-    let client = crate::http_clients::http_client(request.ca.as_deref(), proxy.as_ref())?;
+    let client = crate::http_clients::http_client(
+        request.ca.as_deref(),
+        proxy.as_ref(),
+        request.binding.certificate.as_deref(),
+    )?;
     let mut retries_left = request.policy.retries;
     let mut attempt_number = 0u32;
     let mut strikes = window.map_or(0, |w| w.strikes);
@@ -309,6 +313,14 @@ fn retry_after_secs(headers: &reqwest::header::HeaderMap) -> Option<u64> {
 fn transport_error(error: &reqwest::Error) -> TokenError {
     if error.is_timeout() {
         return TokenError::new(ErrorCode::Timeout, "token request timed out");
+    }
+    if let Some(alert) = crate::tls::refused_client_certificate(error) {
+        let message = if alert == "certificate_required" {
+            format!("the token endpoint requires a client certificate (TLS alert {alert}): give cert and key")
+        } else {
+            format!("the token endpoint refused the client certificate (TLS alert {alert}): check cert, key and how the certificate is registered")
+        };
+        return TokenError::new(ErrorCode::Network, message);
     }
     let mut causes = String::new();
     let mut source: Option<&dyn std::error::Error> = Some(error);

@@ -10,6 +10,7 @@ mod binding;
 pub mod bounded;
 pub mod cache;
 pub mod client_auth;
+pub mod client_identity;
 pub mod clock;
 pub mod endpoint;
 pub mod error;
@@ -31,5 +32,8 @@ pub mod scripted_fetcher;
 pub mod secret;
 pub mod store;
 pub mod store_spec;
+#[cfg(test)]
+pub mod test_certificates;
 pub mod tls;
 pub mod token;
+pub mod token_binding;

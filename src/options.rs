@@ -2,12 +2,15 @@
 //! everything a fetch needs, plus the cache key that names its entry.
 
 use crate::client_auth::ClientAuth;
+use crate::client_identity::ClientIdentity;
 use crate::endpoint::{self, Endpoint};
 use crate::error::TokenError;
 use crate::key::{CacheKey, KeyHasher};
 use crate::proxy::{ProxyChoice, ProxyOption};
 use crate::secret::Secret;
 use crate::store_spec::StoreSpec;
+use crate::token_binding::TokenBinding;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const DEFAULT_LEEWAY_SECONDS: f64 = 60.0;
@@ -48,6 +51,10 @@ pub struct RawOptions {
     pub timeout_ms: Option<f64>,
     pub retries: Option<f64>,
     pub ca: Option<String>,
+    /// Client certificate (PEM, then its chain) for mutual TLS.
+    pub cert: Option<String>,
+    /// The private key of `cert`.
+    pub key: Option<Secret>,
     pub store: Option<String>,
     pub proxy: Option<ProxyOption>,
 }
@@ -70,6 +77,8 @@ pub struct TokenRequest {
     /// Sorted by name so that equal options give equal keys.
     pub extra_params: Vec<(String, String)>,
     pub ca: Option<String>,
+    /// What the token is bound to (a client certificate), if anything.
+    pub binding: TokenBinding,
     pub store: StoreSpec,
     pub proxy: ProxyChoice,
     /// `token_url` parsed once, for choosing a proxy on every request.
@@ -99,6 +108,14 @@ impl TokenRequest {
             _ => return Err(TokenError::invalid_options("clientId is required")),
         };
         let policy = policy(raw.leeway_seconds, raw.timeout_ms, raw.retries)?;
+        let binding = TokenBinding {
+            certificate: client_identity(raw.cert.as_deref(), raw.key)?.map(Arc::new),
+        };
+        // Auth0 answers mutual TLS at its `mtls.` alias of the (custom) domain.
+        let endpoint = match (&binding.certificate, raw.domain.is_some()) {
+            (Some(_), true) => endpoint.with_mtls_alias(),
+            _ => endpoint,
+        };
         let auth = crate::client_auth::from_options(
             raw.auth_method.as_deref(),
             raw.client_secret,
@@ -107,6 +124,7 @@ impl TokenRequest {
             raw.key_id,
             raw.assertion_audience
                 .unwrap_or_else(|| endpoint.default_assertion_audience.clone()),
+            binding.certificate.as_ref(),
         )?;
         let extra_params = extra_params(raw.extra_params)?;
         if let Some(ca) = &raw.ca {
@@ -130,6 +148,7 @@ impl TokenRequest {
             scope: raw.scope,
             extra_params,
             ca: raw.ca,
+            binding,
             store,
             proxy,
             policy,
@@ -151,8 +170,9 @@ impl TokenRequest {
         for (name, value) in &self.extra_params {
             key.text(name).text(value);
         }
-        key.optional_text(self.ca.as_deref())
-            .text(self.store.key_material())
+        key.optional_text(self.ca.as_deref());
+        self.binding.hash_into(&mut key);
+        key.text(self.store.key_material())
             .text(&self.proxy.key_material())
             .field(Some(&self.auth.fingerprint()))
             .finish()
@@ -160,7 +180,28 @@ impl TokenRequest {
 
     /// Texts to scrub from anything the server sends back to us.
     pub fn secret_texts(&self) -> Vec<Secret> {
-        self.auth.secret_texts(&self.client_id)
+        let mut texts = self.auth.secret_texts(&self.client_id);
+        if let Some(identity) = &self.binding.certificate {
+            texts.push(identity.key_pem().clone());
+        }
+        texts
+    }
+}
+
+/// `cert` and `key` go together: one without the other is a mistake.
+fn client_identity(
+    cert: Option<&str>,
+    key: Option<Secret>,
+) -> Result<Option<ClientIdentity>, TokenError> {
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => ClientIdentity::from_pem(cert, key).map(Some),
+        (Some(_), None) => Err(TokenError::invalid_options(
+            "cert needs its private key: give key as well",
+        )),
+        (None, Some(_)) => Err(TokenError::invalid_options(
+            "key is the private key of a client certificate: give cert as well",
+        )),
     }
 }
 

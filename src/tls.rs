@@ -69,3 +69,38 @@ fn system_roots() -> &'static [u8] {
         pem::encode_many_config(&blocks, config).into_bytes()
     })
 }
+
+/// When a TLS alert the server sent says it refused this client's
+/// certificate (none sent, or one it does not accept), the alert's name.
+/// Looks through the whole error chain, and into `io::Error`s, whose
+/// `source` skips the error they wrap.
+pub fn refused_client_certificate(
+    error: &(dyn std::error::Error + 'static),
+) -> Option<&'static str> {
+    use rustls::AlertDescription as Alert;
+    let mut source = Some(error);
+    while let Some(e) = source {
+        let inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        for candidate in [Some(e), inner].into_iter().flatten() {
+            if let Some(rustls::Error::AlertReceived(alert)) = candidate.downcast_ref() {
+                let name = match alert {
+                    Alert::CertificateRequired => "certificate_required",
+                    Alert::BadCertificate => "bad_certificate",
+                    Alert::UnsupportedCertificate => "unsupported_certificate",
+                    Alert::CertificateRevoked => "certificate_revoked",
+                    Alert::CertificateExpired => "certificate_expired",
+                    Alert::CertificateUnknown => "certificate_unknown",
+                    Alert::UnknownCA => "unknown_ca",
+                    Alert::AccessDenied => "access_denied",
+                    _ => continue,
+                };
+                return Some(name);
+            }
+        }
+        source = e.source();
+    }
+    None
+}

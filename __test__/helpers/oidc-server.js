@@ -10,8 +10,18 @@
 //   const op = await startOidcServer({ clients: [{ client_id, token_endpoint_auth_method: 'private_key_jwt',
 //                                                 token_endpoint_auth_signing_alg: 'ES256', jwks: { keys: [key.jwk] } }] });
 //   op.issuer / op.tokenUrl / op.jwksUrl / op.count / op.requests / op.reset() / await op.close()
+//
+// With `tls: { key, cert, ca }` it listens on HTTPS, asks every client for a
+// certificate (the handshake never fails for one: the provider judges it),
+// and offers mutual TLS (RFC 8705): tls_client_auth (a certificate from
+// `ca`, matched by its registered tls_client_auth_san_dns),
+// self_signed_tls_client_auth (a certificate registered in the client's
+// jwks as x5c) and certificate-bound access tokens for clients registered
+// with tls_client_certificate_bound_access_tokens. `op.requests[i].certificate`
+// is then the thumbprint of the certificate a token request presented, or null.
 
 const http = require('node:http');
+const https = require('node:https');
 const crypto = require('node:crypto');
 
 const RESOURCE_SCOPE = 'read:users write:users';
@@ -49,6 +59,8 @@ function generateClientKey(alg, { kid } = {}) {
  *   redirect_uris and scope get client-credentials defaults when omitted.
  * options.resourceScope: scope of every resource server (default 'read:users write:users').
  * options.accessTokenTTL: seconds (default 3600).
+ * options.tokenPath: where the token endpoint is (default '/token'; Auth0's is '/oauth/token').
+ * options.tls: { key, cert, ca }: HTTPS with mutual TLS (see above).
  */
 // oidc-provider prints two expected warnings (Node 20 "unsupported runtime", in-memory
 // adapter); keep test output readable, pass everything else through.
@@ -63,7 +75,24 @@ function filterProviderWarnings() {
   };
 }
 
-async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, accessTokenTTL = 3600 } = {}) {
+/** features.mTLS, reading the certificate from the TLS socket of the request. */
+function mutualTls() {
+  const peer = (ctx) => ctx.req.socket.getPeerX509Certificate?.();
+  return {
+    enabled: true,
+    certificateBoundAccessTokens: true,
+    tlsClientAuth: true,
+    selfSignedTlsClientAuth: true,
+    getCertificate: peer,
+    certificateAuthorized: (ctx) => ctx.req.socket.authorized === true,
+    certificateSubjectMatches(ctx, property, expected) {
+      if (property !== 'tls_client_auth_san_dns') return false;
+      return (peer(ctx)?.subjectAltName ?? '').split(', ').includes(`DNS:${expected}`);
+    },
+  };
+}
+
+async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, accessTokenTTL = 3600, tls, tokenPath = '/token' } = {}) {
   filterProviderWarnings();
   const { default: Provider, errors } = await import('oidc-provider');
 
@@ -72,13 +101,15 @@ async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, a
   const signing = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const signingJwk = { ...signing.privateKey.export({ format: 'jwk' }), kid: 'op-rs256', alg: 'RS256', use: 'sig' };
 
-  const server = http.createServer();
+  const server = tls === undefined
+    ? http.createServer()
+    : https.createServer({ key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false });
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
   });
   const { port } = server.address();
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
 
   const configuration = {
     clients: clients.map((c) => ({
@@ -89,12 +120,14 @@ async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, a
       ...c,
     })),
     jwks: { keys: [signingJwk] },
-    clientAuthMethods: ['client_secret_post', 'client_secret_basic', 'private_key_jwt'],
+    clientAuthMethods: ['client_secret_post', 'client_secret_basic', 'private_key_jwt',
+      ...(tls === undefined ? [] : ['tls_client_auth', 'self_signed_tls_client_auth'])],
     enabledJWA: {
       clientAuthSigningAlgValues: ['RS256', 'RS384', 'PS256', 'ES256'],
     },
     scopes: resourceScope.split(' '),
     features: {
+      ...(tls === undefined ? {} : { mTLS: mutualTls() }),
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: false },
@@ -119,6 +152,7 @@ async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, a
       },
     },
     ttl: { ClientCredentials: accessTokenTTL },
+    routes: { token: tokenPath },
   };
 
   const provider = new Provider(issuer, configuration);
@@ -126,7 +160,6 @@ async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, a
   const serverErrors = [];
   provider.on('server_error', (_ctx, err) => serverErrors.push(err));
 
-  const tokenPath = new URL(`${issuer}/token`).pathname;
   const state = {
     count: 0,
     requests: [],
@@ -137,7 +170,12 @@ async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, a
     if (req.method === 'POST' && path === tokenPath) {
       state.count += 1;
       // Headers only: the body stream belongs to the provider.
-      state.requests.push({ headers: { ...req.headers }, at: Date.now() });
+      const record = { headers: { ...req.headers }, at: Date.now() };
+      if (tls !== undefined) {
+        const certificate = req.socket.getPeerX509Certificate?.();
+        record.certificate = certificate ? crypto.createHash('sha256').update(certificate.raw).digest('base64url') : null;
+      }
+      state.requests.push(record);
     }
     callback(req, res);
   });
@@ -154,6 +192,8 @@ async function startOidcServer({ clients = [], resourceScope = RESOURCE_SCOPE, a
     port,
     tokenUrl: `${issuer}${tokenPath}`,
     jwksUrl: `${issuer}/jwks`,
+    /** Verifies the provider's JWT access tokens. */
+    signingKey: signing.publicKey,
     resourceScope,
     serverErrors,
     get count() { return state.count; },

@@ -102,7 +102,10 @@ async function startTokenServer(opts = {}) {
       if (!res.headersSent && !res.destroyed) { res.writeHead(500); res.end(String(err && err.stack)); }
     });
   };
-  const srv = tls ? https.createServer({ key: tls.key, cert: tls.cert }, onRequest) : http.createServer(onRequest);
+  // tls.requestCert with tls.ca: a client certificate from that CA is required (mutual TLS).
+  const srv = tls
+    ? https.createServer({ key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: tls.requestCert === true }, onRequest)
+    : http.createServer(onRequest);
   srv.on(tls ? 'secureConnection' : 'connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

@@ -80,6 +80,13 @@ async function usingTheToken(): Promise<void> {
   const fromRequest: Response = await c.fetch(new Request('https://contoso.auth0.com/api/v2/roles', { method: 'POST', body: '{}' }))
   // What SDKs take as their `fetch` option: a bare function with fetch's signature.
   const asOption: typeof fetch = c.fetch
+  const headers: Record<string, string> = await c.getRequestHeaders('https://contoso.auth0.com/api/v2/users')
+  const forPost: Record<string, string> = await c.getRequestHeaders(new URL('https://api.example.com/orders'), 'POST')
+  const bound = new TokenClient({ domain: 'contoso.auth0.com', clientId: 'id', cert: '-----BEGIN CERTIFICATE-----', key: '-----BEGIN PRIVATE KEY-----', authMethod: 'tls_client_auth' })
+  const selfSigned: AuthMethod = 'self_signed_tls_client_auth'
+  // @ts-expect-error the method is a string
+  c.getRequestHeaders('https://api.example.com/', 42)
+  void [headers, forPost, bound, selfSigned]
   const detached = c.fetch
   const users: unknown = await (await detached('https://contoso.auth0.com/api/v2/users')).json()
   // @ts-expect-error the promise-only API takes no callback

@@ -30,6 +30,8 @@ pub struct JsOptions {
     pub timeout_ms: Option<f64>,
     pub retries: Option<f64>,
     pub ca: Option<String>,
+    pub cert: Option<String>,
+    pub key: Option<String>,
     pub store: Option<String>,
     /// A URL, or `false` (checked in `lib/options.js`; `true` never gets here).
     pub proxy: Option<Either<String, bool>>,
@@ -55,6 +57,8 @@ impl From<JsOptions> for RawOptions {
             timeout_ms: js.timeout_ms,
             retries: js.retries,
             ca: js.ca,
+            cert: js.cert,
+            key: js.key.map(Secret::new),
             store: js.store,
             proxy: js.proxy.map(|p| match p {
                 Either::A(url) => ProxyOption::Url(Secret::new(url)),
