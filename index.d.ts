@@ -1,4 +1,4 @@
-// Types for m2m-token. The contract they describe is in README.md.
+// Types for m2m-token. The contract they describe is in README.md and the guides in docs/.
 
 export type AuthMethod =
   | 'client_secret_post'
@@ -62,7 +62,9 @@ interface CommonOptions {
   /**
    * Where tokens are shared beyond this process: `'memory'` (default, or
    * `M2M_TOKEN_STORE`), `'file'`, `'file:/abs/dir'`, `'redis://…'`,
-   * `'rediss://…'`, `'redis+cluster://host:port,…'`, `'rediss+cluster://…'`.
+   * `'rediss://…'`, `'redis+cluster://host:port,…'`, `'rediss+cluster://…'`,
+   * `'redis+sentinel://host:port,…/<master name>'`, `'rediss+sentinel://…'`.
+   * What a store promises: docs/stores.md.
    */
   store?: string
   /** Forward proxy URL `http(s)://[user:password@]host:port`, or `false` to ignore `HTTPS_PROXY`/`HTTP_PROXY`. */

@@ -10,7 +10,7 @@
 
 const m2m = require('..')
 const { getApiv2AccessToken, seedCachedRead } = require('./peers/seed-rule')
-const { createAuth0Peer } = require('./peers/auth0')
+const { createAuth0Peer, createAuth0V4Peer } = require('./peers/auth0')
 const { createSimpleOauth2Peer } = require('./peers/simple-oauth2')
 const { startTokenServer } = require('./lib/server')
 const { median, spread } = require('./lib/stats')
@@ -35,7 +35,8 @@ const LABELS = {
   jsRead: 'plain JS cache at its best: entry in a module variable + the same expiry check (async fn)',
   client: 'm2m-token `await client.getToken()`',
   freshOptions: 'm2m-token `await getToken(options)`, a fresh options literal each call',
-  auth0: 'auth0 SDK v4 `TokenProvider.getAccessToken()` hit',
+  auth0: 'auth0 SDK v7 `TokenProvider.getAccessToken()` hit',
+  auth0V4: 'auth0 SDK v4 `TokenProvider.getAccessToken()` hit (the same logic, native `async`)',
   simpleOauth2: 'simple-oauth2 v5, its README\'s `expired(300)` check',
   seedCbSync: 'seed rule as pasted: `getApiv2AccessToken(…, cb)`, synchronous callback on a hit',
   seedCbTick: 'seed rule read, callback deferred with `process.nextTick` (never synchronous, like ours)',
@@ -57,6 +58,8 @@ async function run({ rounds }) {
   await new Promise((resolve) => getApiv2AccessToken(url, id, secret, 'aud', resolve)) // fills global[id + '_token']
   const auth0 = createAuth0Peer({ tokenUrl: url, clientId: 'b1-auth0', clientSecret: secret, audience: 'aud' })
   await auth0.getToken()
+  const auth0V4 = createAuth0V4Peer({ tokenUrl: url, clientId: 'b1-auth0-v4', clientSecret: secret, audience: 'aud' })
+  await auth0V4.getToken()
   const simpleOauth2 = createSimpleOauth2Peer({ tokenUrl: url, clientId: 'b1-so2', clientSecret: secret })
   await simpleOauth2.getToken()
   const floor = async () => known
@@ -86,6 +89,9 @@ async function run({ rounds }) {
     },
     auth0: async () => {
       for (let i = 0; i < BATCH; i++) await auth0.getToken()
+    },
+    auth0V4: async () => {
+      for (let i = 0; i < BATCH; i++) await auth0V4.getToken()
     },
     simpleOauth2: async () => {
       for (let i = 0; i < BATCH; i++) await simpleOauth2.getToken()
@@ -154,7 +160,7 @@ function report({ rounds, perRound: r }) {
     '',
     table(
       ['case', 'ns per call', '÷ seed rule read', '÷ floor'],
-      ['floor', 'seed', 'jsRead', 'client', 'freshOptions', 'auth0', 'simpleOauth2'].map((n) => row(n, 'seed', n === 'client')),
+      ['floor', 'seed', 'jsRead', 'client', 'freshOptions', 'auth0', 'auth0V4', 'simpleOauth2'].map((n) => row(n, 'seed', n === 'client')),
     ),
     '',
     `Against the plain JS cache at its best (module variable, no keyed \`global\` lookup), \`await client.getToken()\` is ` +
@@ -190,7 +196,7 @@ function summary({ perRound: r }) {
     target: 'B1 awaited `client.getToken()` hit ÷ seed rule read',
     figure:
       `${fixed(ratio, 2)}× (${ns('client')} vs ${ns('seed')}); ÷ plain JS cache at its best ${fixed(median(ratios(r, 'client', 'jsRead')), 2)}× ` +
-      `(${ns('jsRead')}); floor ${ns('floor')}`,
+      `(${ns('jsRead')}); floor ${ns('floor')}; auth0 SDK v7 ${ns('auth0')} (v4 ${ns('auth0V4')})`,
     goal: '≤ 1.2× (≤ 1.5×)',
     met: ratio <= 1.2,
   }

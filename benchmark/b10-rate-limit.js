@@ -7,7 +7,7 @@
 // requests the endpoint receives and how long the slowest call took.
 // Cases, each with a fresh endpoint, in the same run: m2m-token sharing a
 // Redis store, m2m-token with 'memory' (one cache per process), and the
-// auth0 SDK's TokenProvider (one per process, as a ManagementClient has).
+// auth0 SDK v7's TokenProvider (one per process, as a ManagementClient has).
 //
 //   node benchmark/b10-rate-limit.js      prints the markdown table (needs redis-server on PATH)
 
@@ -26,7 +26,7 @@ const CHILD = path.join(__dirname, 'lib', 'rate-limit-child.js')
 const LABELS = {
   redis: 'm2m-token, store `redis://…` (the fleet shares the window)',
   memory: "m2m-token, store `'memory'` (one window per process)",
-  auth0: 'auth0 SDK `TokenProvider`, one per process',
+  auth0: 'auth0 SDK v7 `TokenProvider`, one per process',
 }
 
 function runChild(config) {
@@ -115,7 +115,7 @@ function summary({ byFleet }) {
   const slowest = Math.max(...fleets.map((p) => Math.max(...byFleet[p].redis.map((r) => r.slowestMs))))
   return {
     target: 'B10 requests sent by N processes against an always-429 endpoint (Retry-After: 30)',
-    figure: fleets.map((p) => `${p} processes: Redis ${requests(p, 'redis')}, memory ${requests(p, 'memory')}, auth0 SDK ${requests(p, 'auth0')}`).join('; ') +
+    figure: fleets.map((p) => `${p} processes: Redis ${requests(p, 'redis')}, memory ${requests(p, 'memory')}, auth0 SDK v7 ${requests(p, 'auth0')}`).join('; ') +
       `; slowest call on Redis ${fixed(slowest, 0)} ms`,
     goal: '1 request per fleet; no call ≥ 2 s',
     met: fleets.every((p) => byFleet[p].redis.every((r) => r.requests === 1)) && slowest < 2000,

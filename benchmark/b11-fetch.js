@@ -8,7 +8,9 @@
 // 2. The 401 storm: after the API revokes the token, 50 concurrent requests.
 //    How many token requests does each make, and how many requests end 200?
 //    m2m-token's client.fetch (one process, and 4 processes sharing a Redis
-//    store) against undici-oidc-interceptor 0.6 (a composed undici Agent).
+//    store) against undici-oidc-interceptor 0.6 (a composed undici Agent)
+//    and the auth0 SDK v7's ManagementClient, with its own token and with
+//    m2m-token's (README's code).
 //
 //   node benchmark/b11-fetch.js      prints the markdown tables
 
@@ -98,6 +100,23 @@ async function storm(rounds, start) {
   return results
 }
 
+/**
+ * A `fetch` for the auth0 SDK, which always builds `https://<domain>` URLs:
+ * /oauth/token goes to the token server, anything else to the API, both on
+ * plain-HTTP loopback; `send` is the fetch that carries it.
+ */
+function sdkFetch(tokens, api, send = fetch) {
+  return (url, init) => {
+    const { pathname, search } = new URL(String(url))
+    return send(pathname === '/oauth/token' ? tokens.url : `${api.origin}${pathname}${search}`, init)
+  }
+}
+
+/** `management.users.list()` n times at once; the HTTP status each ended with. */
+function listUsersStatuses(management, n) {
+  return Promise.all(Array.from({ length: n }, () => management.users.list().then(() => 200, (err) => err.statusCode)))
+}
+
 const peers = {
   ours: ({ tokens, api, round }) => {
     const client = new m2m.TokenClient({ tokenUrl: tokens.url, clientId: `b11-storm-${round}`, clientSecret: 's' })
@@ -124,6 +143,21 @@ const peers = {
       close: () => dispatcher.close(),
     }
   },
+  auth0: ({ tokens, api, round }) => {
+    const { ManagementClient } = require('auth0-v7')
+    const management = new ManagementClient({
+      domain: 'tenant.example', clientId: `b11-auth0-${round}`, clientSecret: 's', telemetry: false, fetch: sdkFetch(tokens, api),
+    })
+    return { send: (n) => listUsersStatuses(management, n), close: async () => {} }
+  },
+  auth0WithOurs: ({ tokens, api, round }) => {
+    const { ManagementClient } = require('auth0-v7')
+    const client = new m2m.TokenClient({ tokenUrl: tokens.url, clientId: `b11-auth0-m2m-${round}`, clientSecret: 's' })
+    const management = new ManagementClient({
+      domain: 'tenant.example', token: () => client.getToken(), telemetry: false, fetch: sdkFetch(tokens, api, client.fetch),
+    })
+    return { send: (n) => listUsersStatuses(management, n), close: async () => {} }
+  },
 }
 
 async function fleetPeer(redis) {
@@ -145,7 +179,12 @@ async function fleetPeer(redis) {
 async function run({ rounds = 15 } = {}) {
   const over = await overhead(rounds)
   const stormRounds = 5
-  const storms = { ours: await storm(stormRounds, peers.ours), oidc: await storm(stormRounds, peers.oidc) }
+  const storms = {
+    ours: await storm(stormRounds, peers.ours),
+    oidc: await storm(stormRounds, peers.oidc),
+    auth0: await storm(stormRounds, peers.auth0),
+    auth0WithOurs: await storm(stormRounds, peers.auth0WithOurs),
+  }
   let fleetSkipped = null
   if (redisAvailable()) {
     const redis = await startRedis()
@@ -166,6 +205,8 @@ const LABELS = {
   ours: 'm2m-token `client.fetch`, 1 process',
   fleet: `m2m-token \`client.fetch\`, ${PROCESSES} processes sharing a Redis store (${STORM} concurrent in each)`,
   oidc: 'undici-oidc-interceptor 0.6 (`Agent().compose(createOidcInterceptor(...))`)',
+  auth0: 'auth0 SDK v7 `ManagementClient` with its own token (`clientId`, `clientSecret`): `users.list()`',
+  auth0WithOurs: 'auth0 SDK v7 `ManagementClient` with `token: () => client.getToken()`, `fetch: client.fetch` (README): `users.list()`',
 }
 
 function report({ over, storms, stormRounds, fleetSkipped }) {
@@ -174,7 +215,7 @@ function report({ over, storms, stormRounds, fleetSkipped }) {
     const s = storms[name]
     if (!s) return [LABELS[name], `n/a (${fleetSkipped})`, '—', '—']
     return [
-      name === 'oidc' ? LABELS[name] : `**${LABELS[name]}**`,
+      name === 'oidc' || name === 'auth0' ? LABELS[name] : `**${LABELS[name]}**`,
       spread(s.map((x) => x.tokenRequests)),
       `${spread(s.map((x) => x.ok))} of ${s[0].total}`,
       spread(s.map((x) => x.ms), 1),
@@ -198,8 +239,12 @@ function report({ over, storms, stormRounds, fleetSkipped }) {
       `${STORM} concurrent requests; ${stormRounds} rounds, each with a fresh token server, API and entry; median (min–max).`,
     '',
     table(['peer', 'token requests after the revoke', 'requests answered 200', 'ms for the storm'], [
-      stormRow('ours'), stormRow('fleet'), stormRow('oidc'),
+      stormRow('ours'), stormRow('fleet'), stormRow('auth0WithOurs'), stormRow('oidc'), stormRow('auth0'),
     ]),
+    '',
+    'The auth0 SDK rows use `https://<domain>` URLs sent over loopback HTTP through its `fetch` option (a function that ' +
+      'rewrites the origin, around `fetch` or `client.fetch`). On its own, its `ManagementClient` passes each 401 to the ' +
+      'caller and keeps the revoked token until it expires.',
     '',
   ]
 }
@@ -207,11 +252,13 @@ function report({ over, storms, stormRounds, fleetSkipped }) {
 function summary({ over, storms }) {
   const ratio = median(over.perRound.ratio)
   const tokenRequests = (name) => (storms[name] ? fixed(median(storms[name].map((x) => x.tokenRequests)), 0) : 'n/a')
+  const okCalls = (name) => fixed(median(storms[name].map((x) => x.ok)), 0)
   return {
     target: 'B11 `client.fetch` hit ÷ bare fetch with a hand-set header; 401 storm token requests',
     figure: `${fixed(ratio, 3)}× (${fixed(median(over.perRound.ours), 1)} µs vs ${fixed(median(over.perRound.bare), 1)} µs); ` +
       `storm of ${STORM}: ${tokenRequests('ours')} token request (fleet of ${PROCESSES}: ${tokenRequests('fleet')}), ` +
-      `undici-oidc-interceptor ${tokenRequests('oidc')}`,
+      `undici-oidc-interceptor ${tokenRequests('oidc')}; auth0 SDK v7 on its own ${tokenRequests('auth0')} ` +
+      `(${okCalls('auth0')} of ${STORM} answered), with m2m-token ${tokenRequests('auth0WithOurs')} (${okCalls('auth0WithOurs')} of ${STORM})`,
     goal: '≤ 1.05×',
     met: ratio <= 1.05,
   }

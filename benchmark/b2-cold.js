@@ -32,7 +32,7 @@ const PEERS = {
       return () => m2m.getToken(options)
     },
   },
-  'auth0 SDK v4': {
+  'auth0 SDK v7': {
     rounds: (r) => r,
     singleFlight: true,
     make: (tokenUrl) => {

@@ -24,7 +24,7 @@ function makeGetToken() {
       const p = createUndiciOidcPeer({ tokenUrl, clientId, clientSecret, apiOrigin })
       return () => p.getToken()
     }
-    case 'auth0 SDK v4': {
+    case 'auth0 SDK v7': {
       const { createAuth0Peer } = require('./peers/auth0')
       const p = createAuth0Peer({ tokenUrl, clientId, clientSecret, audience: 'aud' })
       return () => p.getToken()

@@ -16,7 +16,7 @@ const CALLERS = 500
 // A peer that opens a connection per caller can stall on connect timeouts;
 // past this, the burst is stopped and what the server received is reported.
 const CAP_MS = 30_000
-const PEERS = ['m2m-token', 'seed rule', 'undici-oidc-interceptor', 'auth0 SDK v4', 'simple-oauth2 v5']
+const PEERS = ['m2m-token', 'seed rule', 'undici-oidc-interceptor', 'auth0 SDK v7', 'simple-oauth2 v5']
 // Peers without single flight send one request per caller: one round shows it.
 const ONE_ROUND = new Set(['seed rule', 'simple-oauth2 v5'])
 

@@ -38,6 +38,20 @@ const PEERS = {
       return { getToken: () => c.getToken() }
     },
   },
+  // Guarantee 4's "never worse": the refresh at 9 s is answered with a token
+  // that expires before the cached one (5.5 s, at 14.5 s against 15 s). The
+  // cached token must still be handed out, at once, until its cut-off at
+  // 10 s, where this row's load stops.
+  'm2m-token, refresh answered worse': {
+    lifetime: 15,
+    refreshAnswerLifetime: 5.5,
+    runMs: 9_900,
+    policy: 'as above; the refresh answers a token expiring 0.5 s before the cached one; load until the cut-off (10 s)',
+    make: (url) => {
+      const c = new m2m.TokenClient({ tokenUrl: url, clientId: 'b4-ours-worse', clientSecret: 's', leewaySeconds: 5 })
+      return { getToken: () => c.getToken() }
+    },
+  },
   'seed rule': {
     lifetime: 70,
     policy: 'its fixed 60 s window → expired 10 s in; every caller then refetches',
@@ -48,7 +62,7 @@ const PEERS = {
     policy: 'background refresh from exp − 30 s (10 s in), blocks from exp − 10 s',
     make: (url, api) => createUndiciOidcPeer({ tokenUrl: url, clientId: 'b4-undici', clientSecret: 's', apiOrigin: api.origin }),
   },
-  'auth0 SDK v4': {
+  'auth0 SDK v7': {
     lifetime: 20,
     policy: '10 s leeway → expired 10 s in; callers wait on one pending request',
     make: (url) => createAuth0Peer({ tokenUrl: url, clientId: 'b4-auth0', clientSecret: 's', audience: 'aud' }),
@@ -89,7 +103,7 @@ async function steadyLoad(getToken, runMs) {
 }
 
 async function runPeer(name) {
-  const { lifetime, make } = PEERS[name]
+  const { lifetime, make, refreshAnswerLifetime, runMs = RUN_MS } = PEERS[name]
   let rolloverAt = NaN // when the first token request after warm-up arrived
   const server = await startTokenServer({
     delayMs: TOKEN_MS,
@@ -98,14 +112,16 @@ async function runPeer(name) {
     jwtExpSeconds: lifetime,
     respond: (ctx) => {
       if (ctx.n === 2) rolloverAt = performance.now()
-      return undefined // the default answer, after delayMs
+      if (ctx.n < 2 || refreshAnswerLifetime === undefined) return undefined // the default answer, after delayMs
+      const answer = ctx.defaultResponse()
+      return { ...answer, body: { ...answer.body, expires_in: refreshAnswerLifetime } }
     },
   })
   const api = await startEchoApi()
   const peer = make(server.url, api)
   await peer.getToken() // warm: the first token is not part of the rollover
   const before = m2m.stats()
-  const { calls, failed } = await steadyLoad(() => peer.getToken(), RUN_MS)
+  const { calls, failed } = await steadyLoad(() => peer.getToken(), runMs)
   const after = m2m.stats()
   const latencies = calls.map(([, ms]) => ms)
   const inWindow = calls
@@ -118,7 +134,7 @@ async function runPeer(name) {
     requests: server.count - 1,
     window: summarize(inWindow),
   }
-  if (name === 'm2m-token') {
+  if (name.startsWith('m2m-token')) {
     result.misses = after.misses - before.misses
     result.refreshes = after.refreshes - before.refreshes
   }
@@ -157,7 +173,7 @@ function report({ results, apiBaseline }) {
         `${PEERS[name].lifetime} s`,
         PEERS[name].policy,
         String(r.calls),
-        name === 'm2m-token' ? `**${r.waited}** (stats(): ${r.misses} misses, ${r.refreshes} refresh ahead)` : String(r.waited),
+        name.startsWith('m2m-token') ? `**${r.waited}** (stats(): ${r.misses} misses, ${r.refreshes} refresh ahead)` : String(r.waited),
         String(r.failed),
         String(r.requests),
       ]),
@@ -190,16 +206,18 @@ function report({ results, apiBaseline }) {
 
 function summary({ results }) {
   const r = results['m2m-token']
+  const worse = results['m2m-token, refresh answered worse']
   const peers = Object.entries(results)
-    .filter(([name]) => name !== 'm2m-token')
+    .filter(([name]) => !name.startsWith('m2m-token'))
     .map(([name, x]) => `${name} ${x.waited}`)
   return {
     target: 'B4 callers waiting across a rollover',
     figure:
       `${r.waited} waited; p99 ${fixed(r.p99 * 1000, 1)} µs (rollover window ${fixed(r.window.p99 * 1000, 1)} µs); ` +
-      `${r.requests} token request (waited — ${peers.join(', ')})`,
+      `${r.requests} token request (waited — ${peers.join(', ')}); refresh answered worse: ` +
+      `${worse.waited} waited, ${worse.failed} failed before the cut-off`,
     goal: '0',
-    met: r.waited === 0 && r.misses === 0 && r.failed === 0,
+    met: [r, worse].every((x) => x.waited === 0 && x.misses === 0 && x.failed === 0),
   }
 }
 

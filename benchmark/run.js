@@ -79,10 +79,12 @@ async function main() {
     '',
     '- **seed rule**: `shared/seed/rule-snippet.txt` ported from `request` to `fetch`, bugs kept (`benchmark/peers/seed-rule.js`).',
     '- **undici-oidc-interceptor 0.6** (undici 7): single flight and refresh ahead inside a dispatcher (`peers/undici-oidc.js`).',
-    '- **auth0 SDK v4**: the `TokenProvider` its `ManagementClient` uses (one pending promise, 10 s leeway). ' +
-      'It always builds `https://<domain>` URLs; it is pointed at the plain-HTTP loopback server through the SDK\'s own ' +
-      '`fetch` option (a function that rewrites `https://<host>` to `http://<host>`), so its code runs unchanged. ' +
-      '`TokenProvider` is not in the package\'s `exports`, so it is loaded by file path (`peers/auth0.js`).',
+    '- **auth0 SDK v7** (what `npm install auth0` installs): the `TokenProvider` its `ManagementClient` uses (one pending ' +
+      'promise per instance, 10 s leeway, no refresh ahead), as v7 exports it (`require(\'auth0\').TokenProvider`); in B11, ' +
+      'its `ManagementClient` itself. It always builds `https://<domain>` URLs; it is pointed at the plain-HTTP loopback ' +
+      'servers through the SDK\'s own `fetch` option (a function that rewrites the origin), so its code runs unchanged ' +
+      '(`peers/auth0.js`). B1 keeps a row for v4\'s `TokenProvider`: the same logic, whose hit costs far less on native ' +
+      '`async` than v7\'s transpiled generators.',
     '- **simple-oauth2 v5**: `ClientCredentials.getToken()` with the `expired(300)` check its README shows; no single flight ' +
       '(`peers/simple-oauth2.js`). Chosen over openid-client v6, which has no token cache of its own: a memoizing wrapper ' +
       'would be our code, not the library\'s.',

@@ -569,22 +569,37 @@ impl TokenCache {
                 }
             }
         }
-        let (waiters, worth_keeping) = {
+        let (waiters, worth_keeping, report) = {
             let mut state = lock(&entry.state);
-            match &report.outcome {
+            let report = match &report.outcome {
+                Ok(token) if !is_better(token, state.token.as_deref()) => {
+                    // Never worse (guarantee 4): the held token stays, and
+                    // this counts as a failed refresh, so that a server
+                    // that keeps answering worse tokens is not asked on
+                    // every hit. Waiters get the held token, judged by
+                    // their own leeway: the answer is no better for them.
+                    state.refresh_not_before_ms =
+                        now + refresh_cooldown_ms(state.token.as_deref(), request, now);
+                    FlightReport {
+                        outcome: Ok(state.token.clone().unwrap_or_else(|| token.clone())),
+                        ..report
+                    }
+                }
                 Ok(token) => {
                     state.token = Some(token.clone());
                     state.refresh_not_before_ms = 0;
+                    report
                 }
                 Err(_) => {
                     if background {
                         state.refresh_not_before_ms =
                             now + refresh_cooldown_ms(state.token.as_deref(), request, now);
                     }
+                    report
                 }
-            }
+            };
             let waiters = state.flight.take().unwrap_or_default();
-            (waiters, worth_keeping(&state))
+            (waiters, worth_keeping(&state), report)
         };
         if !worth_keeping {
             self.drop_if_worthless(&request.key, entry);
@@ -641,6 +656,12 @@ fn detach(entries: &mut HashMap<CacheKey, Arc<Entry>>, key: &CacheKey) -> Option
     let entry = entries.remove(key)?;
     entry.detached.store(true, Ordering::SeqCst);
     Some(entry)
+}
+
+/// Whether `answer` may replace `held`: only by expiring later. An entry
+/// that was invalidated holds nothing, so any new token wins there.
+fn is_better(answer: &Token, held: Option<&Token>) -> bool {
+    held.is_none_or(|held| answer.expires_at_ms > held.expires_at_ms)
 }
 
 /// Whether an entry holds anything (its window, if any, is kept apart).
@@ -728,6 +749,15 @@ fn evict(entries: &mut HashMap<CacheKey, Arc<Entry>>, target: usize, now: u64) {
 #[cfg(test)]
 #[path = "cache_lock_order_tests.rs"]
 mod lock_order_tests;
+#[cfg(test)]
+#[path = "cache_model_reference.rs"]
+mod model;
+#[cfg(test)]
+#[path = "cache_model_tests.rs"]
+mod model_tests;
+#[cfg(test)]
+#[path = "cache_never_worse_tests.rs"]
+mod never_worse_tests;
 #[cfg(test)]
 #[path = "cache_rate_limit_tests.rs"]
 mod rate_limit_tests;

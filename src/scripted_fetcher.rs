@@ -103,38 +103,48 @@ impl Fetcher for ScriptedFetcher {
             } else {
                 tokio::time::sleep(delay).await;
             }
-            let now = clock.now_ms();
-            let token = |lifetime_ms, quota| {
-                let token = Token::new(
-                    Secret::new(format!("token-{}", n + 1)),
-                    "Bearer".into(),
-                    None,
-                    now,
-                    lifetime_ms,
-                );
-                Ok(Fetched {
-                    token: token.with_quota(quota),
-                    source: TokenSource::Endpoint,
-                })
-            };
-            match step {
-                Step::Token(lifetime_ms) => token(lifetime_ms, None),
-                Step::TokenFromEmptyBucket {
-                    lifetime_ms,
-                    reset_secs,
-                } => token(lifetime_ms, Some(empty_bucket(reset_secs))),
-                Step::Fail(code) => Err(TokenError::new(code, "scripted failure")),
-                Step::TooMany(retry_after) => {
-                    let strikes = context.window.map_or(0, |w| w.strikes);
-                    let window = Window::after_429(now, retry_after, None, strikes);
-                    let mut error = TokenError::new(ErrorCode::RateLimited, "scripted 429")
-                        .with_status(429)
-                        .with_window(Some(window));
-                    error.retry_after = Some(window.remaining_secs(now));
-                    Err(error)
-                }
-            }
+            answer(step, &format!("token-{}", n + 1), clock.now_ms(), &context)
         })
+    }
+}
+
+/// What the endpoint answers for `step` at `now`: a token named `name`, or
+/// the failure (a 429 opens the window the real endpoint code would).
+pub fn answer(
+    step: Step,
+    name: &str,
+    now: u64,
+    context: &FetchContext,
+) -> Result<Fetched, TokenError> {
+    let token = |lifetime_ms, quota| {
+        let token = Token::new(
+            Secret::new(name.to_owned()),
+            "Bearer".into(),
+            None,
+            now,
+            lifetime_ms,
+        );
+        Ok(Fetched {
+            token: token.with_quota(quota),
+            source: TokenSource::Endpoint,
+        })
+    };
+    match step {
+        Step::Token(lifetime_ms) => token(lifetime_ms, None),
+        Step::TokenFromEmptyBucket {
+            lifetime_ms,
+            reset_secs,
+        } => token(lifetime_ms, Some(empty_bucket(reset_secs))),
+        Step::Fail(code) => Err(TokenError::new(code, "scripted failure")),
+        Step::TooMany(retry_after) => {
+            let strikes = context.window.map_or(0, |w| w.strikes);
+            let window = Window::after_429(now, retry_after, None, strikes);
+            let mut error = TokenError::new(ErrorCode::RateLimited, "scripted 429")
+                .with_status(429)
+                .with_window(Some(window));
+            error.retry_after = Some(window.remaining_secs(now));
+            Err(error)
+        }
     }
 }
 

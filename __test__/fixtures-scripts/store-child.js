@@ -12,6 +12,7 @@
 //   inspect { options }      util.inspect / JSON.stringify of a client, the stats and a failed call
 //   workers { optionsList }  one worker thread per options, each gets a token and stays alive
 //   stopWorkers              ends them
+//   callUntil { options, untilMs } getTokenInfo every few ms until then (helpers/call-loop.js)
 //   exit                     disconnects, so the process can end by itself
 
 const util = require('node:util');
@@ -19,6 +20,7 @@ const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const m2m = require('../..');
 const { timed: timedOutcome } = require('../helpers/outcomes');
+const { callUntil } = require('../helpers/call-loop');
 
 const plainError = (err) => ({ name: err && err.name, code: err && err.code, message: String(err && err.message), retryAfter: err && err.retryAfter, inspect: util.inspect(err) });
 
@@ -95,6 +97,7 @@ const commands = {
     await Promise.all(ending);
     return true;
   },
+  callUntil: ({ options, untilMs }) => callUntil(m2m, options, untilMs),
   exit() {
     setImmediate(() => process.disconnect());
     return true;

@@ -83,6 +83,9 @@ pub struct Flight {
     /// The failure record found on the first look, sealed: a failure with
     /// another id arrived while this flight waited.
     failure_at_start: Option<(String, Vec<u8>)>,
+    /// The expiry of the live record this flight last read (0 if none): a
+    /// token that expires no later is never written over it.
+    stored_expiry_ms: u64,
 }
 
 impl Flight {
@@ -110,6 +113,7 @@ impl Flight {
             bad_record_counted: false,
             window: context.window,
             failure_at_start: None,
+            stored_expiry_ms: 0,
         }
     }
 
@@ -205,11 +209,17 @@ impl Flight {
     /// The record's token if it is one this flight wants; `Err` when the
     /// store failed.
     async fn read_wanted(&mut self) -> Result<Option<Token>, ()> {
+        self.stored_expiry_ms = 0;
         let Some(sealed) = self.read_slot(Slot::Token).await? else {
             return Ok(None);
         };
         match self.seal.open(&sealed) {
-            Ok(token) => Ok(self.wants(&token).then_some(token)),
+            Ok(token) => {
+                if !tombstones::is_buried(&self.seal, &token) {
+                    self.stored_expiry_ms = token.expires_at_ms;
+                }
+                Ok(self.wants(&token).then_some(token))
+            }
             Err(_) => {
                 // Ignored and replaced by our own fetch; counted, never handed out.
                 self.count_bad_record();
@@ -288,7 +298,17 @@ impl Flight {
             Ok(None) => {}
         }
         let fetched = self.fetch_holding(&*lock).await;
+        let mut failed = fetched.is_err();
         match &fetched {
+            Ok(fetched) if fetched.token.expires_at_ms <= self.stored_expiry_ms => {
+                // Never worse: the better record stays. Processes waiting
+                // on this request hear that it brought nothing better, as
+                // they would hear of a failure, instead of each sending
+                // its own; this process's cache keeps what it holds.
+                failed = true;
+                let worse = worse_answer();
+                self.write_failure(Failure::new(Some(&worse), None)).await
+            }
             Ok(fetched) => {
                 self.write(&fetched.token).await;
                 self.after_token(&fetched.token).await;
@@ -299,7 +319,7 @@ impl Flight {
             }
         }
         self.release(lock).await;
-        if fetched.is_err() {
+        if failed {
             self.publish(Message::Failed).await;
         } else if self.store.backend.announces_writes() {
             self.publish(Message::Written).await;
@@ -429,6 +449,16 @@ impl Flight {
             window: self.window,
         }
     }
+}
+
+/// What processes that waited on a request hear when its answer expired no
+/// later than a token the fleet already had.
+fn worse_answer() -> TokenError {
+    TokenError::invalid_response(
+        "the token endpoint answered a token that expires no later than the one already held; \
+         the held token is kept",
+    )
+    .with_status(200)
 }
 
 /// Removes the entry's record if it still holds `dropped` (any record when

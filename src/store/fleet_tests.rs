@@ -362,6 +362,46 @@ async fn refresh_is_done_once_and_adopted(store: &str) {
 
 on_file_and_redis!(refresh_is_done_once_and_adopted: file_store_refresh_once, redis_store_refresh_once);
 
+/// Never worse, for the fleet: a refresh whose answer expires before the
+/// record does is not written over it, and the processes refreshing at the
+/// same time hear so instead of each asking the endpoint again.
+async fn a_worse_refresh_answer_never_replaces_the_record(store: &str) {
+    let endpoint = Arc::new(
+        ScriptedFetcher::new(vec![Step::Token(3_600_000), Step::Token(60_000)])
+            .delayed(Duration::from_millis(50)),
+    );
+    let request = request(store, "fleet-secret");
+    let counters = Arc::new(Counters::default());
+    let (first, _) = fetcher(&endpoint, "none");
+    let miss = context(FetchReason::Miss, None);
+    let held = first.fetch(request.clone(), counters.clone(), miss);
+    let held = Arc::new(held.await.unwrap().token);
+    let refreshes: Vec<_> = (0..3)
+        .map(|_| {
+            let (fetcher, _) = fetcher(&endpoint, "none");
+            let refresh = context(FetchReason::Refresh, Some(held.clone()));
+            tokio::spawn(fetcher.fetch(request.clone(), counters.clone(), refresh))
+        })
+        .collect();
+    for refresh in refreshes {
+        // the holder's flight returns the worse answer (its cache keeps
+        // what it holds); the others hear that it brought nothing better
+        match refresh.await.unwrap() {
+            Ok(fetched) => assert_eq!(fetched.token.access_token.expose(), "token-2"),
+            Err(error) => assert_eq!(error.code, ErrorCode::InvalidResponse),
+        }
+    }
+    assert_eq!(endpoint.calls(), 2, "one refresh request for the fleet");
+    // a process that starts now adopts the better record, token-1
+    let (fresh, _) = fetcher(&endpoint, "none");
+    let miss = context(FetchReason::Miss, None);
+    let adopted = fresh.fetch(request, counters, miss).await.unwrap();
+    assert_eq!(adopted.token.access_token.expose(), "token-1");
+    assert_eq!(adopted.source, TokenSource::Store);
+}
+
+on_file_and_redis!(a_worse_refresh_answer_never_replaces_the_record: file_store_keeps_the_better_record, redis_store_keeps_the_better_record);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_request_is_shared_with_the_waiters() {
     let temp = TempDir::new("fleet-fail");
