@@ -216,6 +216,23 @@ for (const [name, send] of [['client.fetch', viaFetch], ['the undici interceptor
     }
   });
 
+  test(`${name}: a nonce challenge after a new token is answered too, once`, async () => {
+    const nonce = crypto.randomBytes(8).toString('hex');
+    const s = await ownServers((record, n) => {
+      if (n === 1) return { status: 401, headers: { 'www-authenticate': 'DPoP error="invalid_token"' } };
+      if (n === 2) return nonceChallenge(nonce);
+      return { status: 200 };
+    });
+    try {
+      assert.equal(await send(s), 200);
+      assert.equal(s.rs.requests.length, 3);
+      assert.equal(s.tokens.count, 2);
+      await checkProof(s.rs.requests[2].dpop, { htm: 'POST', htu: s.url, accessToken: s.tokens.issued[1], nonce });
+    } finally {
+      await s.close();
+    }
+  });
+
   test(`${name}: hostile nonce answers never loop: at most one nonce resend and one token resend`, async () => {
     const cases = [
       // A malformed nonce is not kept: nothing to resend with.

@@ -109,12 +109,16 @@ function createFetch(client, usableView, dispatcherOf) {
     return response
   }
 
-  /** Sends once, and once more when a DPoP resource server asks for a nonce it just sent. */
+  /**
+   * Sends once, and once more when a DPoP resource server asks for a nonce
+   * it just sent (once per call, whichever send it answers).
+   */
   async function sendWithNonce(request, view) {
     const response = await send(request, view)
-    if (response.status !== 401 || !request.nonceKept || !request.resendable) return response
+    if (response.status !== 401 || !request.nonceKept || !request.resendable || request.nonceResent) return response
     if (!cameFromOrigin(response, request) || !asksForNonce(response.headers.get('www-authenticate'))) return response
     if (response.body !== null) response.body.cancel().catch(() => {})
+    request.nonceResent = true
     return send(request, view)
   }
 
@@ -137,7 +141,7 @@ function createFetch(client, usableView, dispatcherOf) {
     view = usableView(client)
     if (view !== null) calls[HIT]++
     else view = await credential()
-    return send(request, view)
+    return sendWithNonce(request, view)
   }
 }
 
@@ -160,6 +164,8 @@ function prepare(input, init) {
     method: normalizeMethod(method),
     /** Whether the last answer carried a DPoP-Nonce that was kept. */
     nonceKept: false,
+    /** Whether this call already resent once for a nonce. */
+    nonceResent: false,
   }
 }
 
