@@ -95,6 +95,28 @@ test('getRequestHeaders gives { authorization, dpop } that another HTTP client c
   assert.ok([400, 401].includes(replay.status), `refused: ${replay.status}`);
 });
 
+test('a worker thread shares the DPoP-bound token and proves the same key', async () => {
+  const { Worker } = require('node:worker_threads');
+  const client = new m2m.TokenClient(options());
+  const url = `${api.origin}/from-a-worker`;
+  const mine = await client.getRequestHeaders(url);
+  const worker = new Worker(`
+    const { parentPort, workerData } = require('node:worker_threads');
+    const m2m = require(workerData.module);
+    new m2m.TokenClient(workerData.options).getRequestHeaders(workerData.url, 'PUT')
+      .then((headers) => parentPort.postMessage(headers), (err) => parentPort.postMessage({ error: err.code }));
+  `, { eval: true, workerData: { module: require.resolve('..'), options: options(), url } });
+  const theirs = await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+  await worker.terminate();
+  assert.equal(theirs.authorization, mine.authorization, 'the same token, from the one cache');
+  assert.equal(op.count, 1);
+  const token = mine.authorization.slice('DPoP '.length);
+  const a = await checkProof(mine.dpop, { htm: 'GET', htu: url, accessToken: token });
+  const b = await checkProof(theirs.dpop, { htm: 'PUT', htu: url, accessToken: token });
+  assert.equal(b.thumbprint, a.thumbprint);
+  assert.equal((await fetch(url, { method: 'PUT', headers: theirs })).status, 200);
+});
+
 test('getRequestHeaders with a URL no proof can name rejects with ERR_INVALID_OPTIONS', async () => {
   const client = new m2m.TokenClient(options());
   await client.getToken();
