@@ -447,6 +447,18 @@ impl Harness {
     async fn check_state(&mut self, dropping: bool) -> Result<(), String> {
         let stored = self.stored().await?;
         let name = stored.as_ref().map(|t| t.access_token.expose().to_owned());
+        let expiry = stored.as_ref().map(|t| t.expires_at_ms);
+        if !dropping {
+            check(
+                expiry >= self.stored_expiry,
+                &format!(
+                    "the store's record {name:?} expires earlier than the one before \
+                     ({expiry:?} < {:?})",
+                    self.stored_expiry
+                ),
+            )?;
+        }
+        self.stored_expiry = expiry;
         let model = self.model.store.as_ref().map(|t| t.name.clone());
         check(
             name == model,
@@ -455,22 +467,23 @@ impl Harness {
         if let Some(name) = &name {
             self.not_gone(name)?;
         }
-        let expiry = stored.as_ref().map(|t| t.expires_at_ms);
-        if !dropping {
-            check(
-                expiry >= self.stored_expiry,
-                &format!(
-                    "the store's record now expires earlier ({expiry:?} < {:?})",
-                    self.stored_expiry
-                ),
-            )?;
-        }
-        self.stored_expiry = expiry;
         for (p, process) in self.processes.iter().enumerate() {
             let snapshot = process.cache.peek(&self.request);
             let held = snapshot
                 .as_ref()
                 .map(|s| s.token.access_token.expose().to_owned());
+            let expiry = snapshot.map(|s| s.token.expires_at_ms);
+            if !dropping {
+                check(
+                    expiry >= self.held_expiry[p],
+                    &format!(
+                        "process {p}'s token {held:?} expires earlier than the one before \
+                         ({expiry:?} < {:?})",
+                        self.held_expiry[p]
+                    ),
+                )?;
+            }
+            self.held_expiry[p] = expiry;
             let model = self.model.processes[p]
                 .held
                 .as_ref()
@@ -479,17 +492,6 @@ impl Harness {
                 held == model,
                 &format!("process {p} holds {held:?}, model {model:?}"),
             )?;
-            let expiry = snapshot.map(|s| s.token.expires_at_ms);
-            if !dropping {
-                check(
-                    expiry >= self.held_expiry[p],
-                    &format!(
-                        "process {p}'s token now expires earlier ({expiry:?} < {:?})",
-                        self.held_expiry[p]
-                    ),
-                )?;
-            }
-            self.held_expiry[p] = expiry;
             let counters = process.cache.counters();
             let requests = counters.requests.load(Ordering::SeqCst);
             let store_hits = counters.store_hits.load(Ordering::SeqCst);
@@ -525,10 +527,15 @@ fn run_case(runtime: &tokio::runtime::Runtime, store: &str, ops: &[Op]) -> Resul
     runtime.block_on(async {
         let mut harness = Harness::new(store);
         for (i, op) in ops.iter().enumerate() {
-            harness
-                .run(op)
-                .await
-                .map_err(|failure| format!("step {i} {op:?}: {failure}"))?;
+            // proptest shrinks by deleting steps before simplifying them,
+            // so a minimal input may keep steps after the failing one: the
+            // message names the sequence that matters.
+            harness.run(op).await.map_err(|failure| {
+                format!(
+                    "step {i}: {failure}\nthe sequence up to it: {:?}",
+                    &ops[..=i]
+                )
+            })?;
         }
         Ok(())
     })
