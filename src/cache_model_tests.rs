@@ -13,8 +13,7 @@ use super::model::{Begun, Model, Received, LEEWAYS_MS};
 use super::test_support::request;
 use super::*;
 use crate::clock::ManualClock;
-use crate::fetcher::FetchFuture;
-use crate::scripted_fetcher::{answer, Step};
+use crate::scripted_fetcher::{ProgrammedEndpoint, Step};
 use proptest::prelude::*;
 use proptest::sample::select;
 use std::time::Duration;
@@ -74,48 +73,6 @@ fn ops() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// The endpoint, answering whatever the running step says, and noting the
-/// name of every token it issues for this test's entry.
-struct ProgrammedEndpoint {
-    next: Mutex<Step>,
-    issued: Mutex<Vec<(String, Option<String>)>>,
-    clock: Arc<ManualClock>,
-}
-
-impl ProgrammedEndpoint {
-    fn requests_for(&self, client_id: &str) -> Vec<Option<String>> {
-        let issued = lock(&self.issued);
-        let mine = issued.iter().filter(|(id, _)| id == client_id);
-        mine.map(|(_, name)| name.clone()).collect()
-    }
-}
-
-impl Fetcher for ProgrammedEndpoint {
-    fn fetch(
-        &self,
-        request: Arc<TokenRequest>,
-        counters: Arc<Counters>,
-        context: FetchContext,
-    ) -> FetchFuture {
-        context.count_attempt(&counters);
-        let step = *lock(&self.next);
-        let mut issued = lock(&self.issued);
-        let name = format!("token-{}", issued.len() + 1);
-        let now = self.clock.now_ms();
-        let result = answer(step, &name, now, &context);
-        let token_name = result.as_ref().ok().map(|_| name);
-        issued.push((request.client_id.clone(), token_name));
-        let delay = match step {
-            Step::Fail(ErrorCode::Timeout) => TIMEOUT,
-            _ => DELAY,
-        };
-        Box::pin(async move {
-            tokio::time::sleep(delay).await;
-            result
-        })
-    }
-}
-
 struct Harness {
     cache: Arc<TokenCache>,
     endpoint: Arc<ProgrammedEndpoint>,
@@ -127,11 +84,7 @@ struct Harness {
 impl Harness {
     fn new() -> Harness {
         let clock = Arc::new(ManualClock::starting_now());
-        let endpoint = Arc::new(ProgrammedEndpoint {
-            next: Mutex::new(Step::Token(60_000)),
-            issued: Mutex::new(Vec::new()),
-            clock: clock.clone(),
-        });
+        let endpoint = Arc::new(ProgrammedEndpoint::new(clock.clone(), DELAY, TIMEOUT));
         let cache = TokenCache::with_clock(
             endpoint.clone(),
             tokio::runtime::Handle::current(),
@@ -186,7 +139,7 @@ impl Harness {
 
     /// One or several callers call at once; the request, if any, lands.
     async fn call(&mut self, callers: &[usize], step: Step) -> Result<(), String> {
-        *lock(&self.endpoint.next) = step;
+        self.endpoint.answer_next(step);
         let sent_before = self.endpoint.requests_for(ENTRY).len();
         let (expected, flight) = self.model.begin(callers);
         let mut waiting = Vec::new();
@@ -250,7 +203,7 @@ impl Harness {
     /// Another entry's call: the bound may evict this entry (an
     /// invalidation), which the model learns from the cache.
     async fn crowd(&mut self, other: usize) -> Result<(), String> {
-        *lock(&self.endpoint.next) = Step::Token(3_600_000);
+        self.endpoint.answer_next(Step::Token(3_600_000));
         let held_before = self.holds();
         let other = request(&format!("crowd-{other}"), 60.0);
         check(self.cache.acquire(other).await.is_ok(), "a crowd call")?;

@@ -15,7 +15,7 @@ use crate::rate_window::Window;
 use crate::secret::Secret;
 use crate::token::Token;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug)]
@@ -152,5 +152,128 @@ fn empty_bucket(reset_secs: u64) -> Quota {
     Quota {
         client: parse_buckets(&format!("b=per_hour;q=10;r=0;t={reset_secs}")),
         organization: None,
+    }
+}
+
+/// The endpoint of the model-based tests: it answers whatever the running
+/// step programmed (`answer_next`), notes the client id and the name of
+/// every token it issues, and can hold its answers back (`hold`) until the
+/// test has started every flight of a step, so that which flight reaches it
+/// first is the test's choice, not the scheduler's.
+pub struct ProgrammedEndpoint {
+    next: Mutex<(Step, u64)>,
+    issued: Mutex<Vec<(String, Option<String>)>>,
+    clock: Arc<dyn Clock>,
+    delay: Duration,
+    timeout: Duration,
+    open: Arc<tokio::sync::watch::Sender<bool>>,
+    in_flight: Arc<AtomicUsize>,
+    most_in_flight: AtomicUsize,
+}
+
+impl ProgrammedEndpoint {
+    /// Answers after `delay`, or after `timeout` for a `Step::Fail(Timeout)`
+    /// (Tokio time: paused in tests that want no real waiting).
+    pub fn new(clock: Arc<dyn Clock>, delay: Duration, timeout: Duration) -> ProgrammedEndpoint {
+        ProgrammedEndpoint {
+            next: Mutex::new((Step::Token(60_000), 0)),
+            issued: Mutex::new(Vec::new()),
+            clock,
+            delay,
+            timeout,
+            open: Arc::new(tokio::sync::watch::Sender::new(true)),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            most_in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    /// What every request answers from now on.
+    pub fn answer_next(&self, step: Step) {
+        self.answer_next_aged(step, 0);
+    }
+
+    /// As `answer_next`, with tokens obtained `age_ms` ago: a token already
+    /// past its refresh point, as a record written long ago would be.
+    pub fn answer_next_aged(&self, step: Step, age_ms: u64) {
+        *lock(&self.next) = (step, age_ms);
+    }
+
+    /// For each request of `client_id` so far, the name of the token it
+    /// was answered with (`None` for a failure).
+    pub fn requests_for(&self, client_id: &str) -> Vec<Option<String>> {
+        let issued = lock(&self.issued);
+        let mine = issued.iter().filter(|(id, _)| id == client_id);
+        mine.map(|(_, name)| name.clone()).collect()
+    }
+
+    /// Requests received so far, answered or held.
+    pub fn received(&self) -> usize {
+        lock(&self.issued).len()
+    }
+
+    /// Requests received from now on wait for `release`.
+    pub fn hold(&self) {
+        self.open.send_replace(false);
+    }
+
+    pub fn release(&self) {
+        self.open.send_replace(true);
+    }
+
+    /// The most requests that were ever in flight at once.
+    pub fn most_in_flight(&self) -> usize {
+        self.most_in_flight.load(Ordering::SeqCst)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Counts a request out of flight when its answer is dropped, answered or not.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Fetcher for ProgrammedEndpoint {
+    fn fetch(
+        &self,
+        request: Arc<TokenRequest>,
+        counters: Arc<Counters>,
+        context: FetchContext,
+    ) -> FetchFuture {
+        context.count_attempt(&counters);
+        let (step, age_ms) = *lock(&self.next);
+        let now = self.clock.now_ms();
+        let result = {
+            let mut issued = lock(&self.issued);
+            let name = format!("token-{}", issued.len() + 1);
+            let obtained = match step {
+                Step::Token(_) | Step::TokenFromEmptyBucket { .. } => now.saturating_sub(age_ms),
+                _ => now,
+            };
+            let result = answer(step, &name, obtained, &context);
+            let token_name = result.as_ref().ok().map(|_| name);
+            issued.push((request.client_id.clone(), token_name));
+            result
+        };
+        let delay = match step {
+            Step::Fail(ErrorCode::Timeout) => self.timeout,
+            _ => self.delay,
+        };
+        let in_flight = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_in_flight.fetch_max(in_flight, Ordering::SeqCst);
+        let counted = InFlight(self.in_flight.clone());
+        let mut open = self.open.subscribe();
+        Box::pin(async move {
+            let _counted = counted;
+            let _ = open.wait_for(|open| *open).await;
+            tokio::time::sleep(delay).await;
+            result
+        })
     }
 }

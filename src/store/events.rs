@@ -63,6 +63,10 @@ pub struct Watched {
     pub since_ms: u64,
     wake: Notify,
     failures: AtomicU64,
+    /// Flights that found the lock taken and began to wait (tests order
+    /// the flights of a step by it).
+    #[cfg(test)]
+    waiters: AtomicU64,
 }
 
 impl Watched {
@@ -77,6 +81,17 @@ impl Watched {
     #[cfg(test)]
     pub fn failures(&self) -> u64 {
         self.failures.load(Ordering::Acquire)
+    }
+
+    /// How many flights found the entry's lock taken and began to wait.
+    #[cfg(test)]
+    pub fn waiters(&self) -> u64 {
+        self.waiters.load(Ordering::Acquire)
+    }
+
+    #[cfg(test)]
+    pub fn began_waiting(&self) {
+        self.waiters.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -115,6 +130,8 @@ impl EventHub {
             since_ms: now_ms(),
             wake: Notify::new(),
             failures: AtomicU64::new(0),
+            #[cfg(test)]
+            waiters: AtomicU64::new(0),
         });
         followed.insert(name, watched.clone());
         watched

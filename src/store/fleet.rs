@@ -124,6 +124,8 @@ impl Flight {
         let give_up_at = Instant::now() + wait_bound(&self.request.policy);
         let watched = self.watched.clone();
         let mut first_look = true;
+        #[cfg(test)]
+        let mut waiting = false;
         loop {
             // Subscribed before the re-check: a wake-up in between is kept.
             let woken = watched.woken();
@@ -158,6 +160,10 @@ impl Flight {
                 Err(_) => return self.fetch_alone().await,
                 Ok(Some(lock)) => return self.holding_the_lock(lock).await,
                 Ok(None) => {}
+            }
+            #[cfg(test)]
+            if !std::mem::replace(&mut waiting, true) {
+                watched.began_waiting();
             }
             let now = Instant::now();
             if now >= give_up_at {

@@ -129,6 +129,15 @@ impl Fetcher for StoreFetcher {
 }
 
 #[cfg(test)]
+#[path = "fleet_model_reference.rs"]
+mod fleet_model;
+#[cfg(test)]
+#[path = "fleet_model_harness.rs"]
+mod fleet_model_harness;
+#[cfg(test)]
+#[path = "fleet_model_tests.rs"]
+mod fleet_model_tests;
+#[cfg(test)]
 #[path = "fleet_tests.rs"]
 mod fleet_tests;
 #[cfg(test)]
