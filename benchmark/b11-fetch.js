@@ -10,7 +10,7 @@
 //    m2m-token's client.fetch (one process, and 4 processes sharing a Redis
 //    store) against undici-oidc-interceptor 0.6 (a composed undici Agent)
 //    and the auth0 SDK v7's ManagementClient, with its own token and with
-//    m2m-token's (README's code).
+//    m2m-token's (the code docs/using-the-token.md shows).
 //
 //   node benchmark/b11-fetch.js      prints the markdown tables
 
@@ -206,7 +206,7 @@ const LABELS = {
   fleet: `m2m-token \`client.fetch\`, ${PROCESSES} processes sharing a Redis store (${STORM} concurrent in each)`,
   oidc: 'undici-oidc-interceptor 0.6 (`Agent().compose(createOidcInterceptor(...))`)',
   auth0: 'auth0 SDK v7 `ManagementClient` with its own token (`clientId`, `clientSecret`): `users.list()`',
-  auth0WithOurs: 'auth0 SDK v7 `ManagementClient` with `token: () => client.getToken()`, `fetch: client.fetch` (README): `users.list()`',
+  auth0WithOurs: 'auth0 SDK v7 `ManagementClient` with `token: () => client.getToken()`, `fetch: client.fetch` (as docs/using-the-token.md shows it): `users.list()`',
 }
 
 function report({ over, storms, stormRounds, fleetSkipped }) {
