@@ -11,16 +11,26 @@ use crate::error::TokenError;
 use crate::secret::Secret;
 use zeroize::Zeroizing;
 
-/// The key's first private-key block, in canonical PEM (LF line endings).
-pub fn normalize(key_pem: &Secret) -> Result<Secret, TokenError> {
-    let invalid = || TokenError::invalid_options("privateKey is not a private key in PEM form");
+/// The first private-key block of `key_pem` (whatever text surrounds it):
+/// its PEM tag (`PRIVATE KEY`, `EC PRIVATE KEY`, …) and its DER bytes, or
+/// `invalid()` when there is none.
+pub fn first_block(
+    key_pem: &Secret,
+    invalid: impl Fn() -> TokenError,
+) -> Result<(String, Zeroizing<Vec<u8>>), TokenError> {
     let block = pem::parse_many(key_pem.expose().as_bytes())
         .map_err(|_| invalid())?
         .into_iter()
         .find(|block| block.tag().ends_with("PRIVATE KEY"))
-        .ok_or_else(invalid)?;
+        .ok_or_else(&invalid)?;
     let tag = block.tag().to_owned();
-    let der = Zeroizing::new(block.into_contents());
+    Ok((tag, Zeroizing::new(block.into_contents())))
+}
+
+/// The key's first private-key block, in canonical PEM (LF line endings).
+pub fn normalize(key_pem: &Secret) -> Result<Secret, TokenError> {
+    let invalid = || TokenError::invalid_options("privateKey is not a private key in PEM form");
+    let (tag, der) = first_block(key_pem, invalid)?;
     let canonical = match tag.as_str() {
         "EC PRIVATE KEY" => {
             use p256::pkcs8::{EncodePrivateKey, LineEnding};

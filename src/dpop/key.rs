@@ -95,13 +95,7 @@ impl ProofKey {
                 "dpop.privateKey must be an EC P-256, EC P-384 or Ed25519 private key in PEM form",
             )
         };
-        let block = pem::parse_many(pem_text.expose().as_bytes())
-            .map_err(|_| invalid())?
-            .into_iter()
-            .find(|block| block.tag().ends_with("PRIVATE KEY"))
-            .ok_or_else(invalid)?;
-        let tag = block.tag().to_owned();
-        let der = Zeroizing::new(block.into_contents());
+        let (tag, der) = crate::private_key::first_block(pem_text, invalid)?;
         match tag.as_str() {
             "EC PRIVATE KEY" => {
                 if let Ok(key) = p256::SecretKey::from_sec1_der(&der) {
