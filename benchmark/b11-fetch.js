@@ -15,7 +15,7 @@
 //   node benchmark/b11-fetch.js      prints the markdown tables
 
 const { performance } = require('node:perf_hooks')
-const http = require('node:http')
+const { startApi } = require('./lib/api')
 const m2m = require('..')
 const { startTokenServer } = require('./lib/server')
 const { startResourceServer } = require('../__test__/helpers/resource-server')
@@ -27,18 +27,6 @@ const { table, fixed } = require('./lib/report')
 const BATCH = 200
 const STORM = 50
 const PROCESSES = 4
-
-async function startApi() {
-  const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' })
-    res.end('{"ok":true}')
-  })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${server.address().port}/api/v2/users`,
-    close: () => new Promise((resolve) => server.close(resolve).closeAllConnections()),
-  }
-}
 
 async function overhead(rounds) {
   const tokens = await startTokenServer({ expiresIn: 86400 })

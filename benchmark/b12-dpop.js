@@ -13,7 +13,7 @@
 //   node benchmark/b12-dpop.js      prints the markdown tables
 
 const { performance } = require('node:perf_hooks')
-const http = require('node:http')
+const { startApi } = require('./lib/api')
 const m2m = require('..')
 const { startTokenServer } = require('./lib/server')
 const { median, spread } = require('./lib/stats')
@@ -21,18 +21,6 @@ const { table, fixed } = require('./lib/report')
 
 const PROOF_BATCH = 2000
 const REQUEST_BATCH = 200
-
-async function startApi() {
-  const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' })
-    res.end('{"ok":true}')
-  })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${server.address().port}/api/v2/users?page=1`,
-    close: () => new Promise((resolve) => server.close(resolve).closeAllConnections()),
-  }
-}
 
 /** A DPoP-bound token (as the server says) for a client with the derived ES256 key. */
 async function dpopClient(tokens, clientId) {
@@ -78,7 +66,7 @@ async function run({ rounds = 15 } = {}) {
       return { ...r, body: { ...r.body, token_type: 'DPoP' } }
     },
   })
-  const api = await startApi()
+  const api = await startApi('?page=1')
   try {
     const { client, token } = await dpopClient(tokens, 'b12-dpop')
     const keypair = await generateKeyPair('ES256')
